@@ -1,0 +1,5 @@
+"""Public names of statsmodels-kinship."""
+from .kinship_mixed_model import (  # noqa: F401
+    KinshipMixedLM,
+    KinshipMixedLMResults,
+)

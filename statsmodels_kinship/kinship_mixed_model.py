@@ -1,0 +1,663 @@
+r"""Linear mixed model with a known kinship (relatedness) matrix.
+
+The model is
+
+.. math::
+
+    y = X b + g + e, \qquad g \sim N(0, \sigma_k^2 K), \qquad e \sim N(0, \sigma_e^2 I)
+
+for a known ``n x n`` kinship or relationship matrix ``K``. It is fitted exactly through the
+eigendecomposition of ``K`` (computed once per model, block by block for independent
+families); the fixed effects and the residual variance are profiled out and the single ratio
+``delta = s_k^2 / s_e^2`` is searched globally.
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+from patsy import DesignInfo
+from scipy import linalg, sparse, stats
+from statsmodels.base import model as base
+from statsmodels.base import wrapper as wrap
+from statsmodels.iolib import summary2
+from statsmodels.stats.contrast import ContrastResults
+try:  # statsmodels >= 0.15
+    from statsmodels.tools._decorators import cache_readonly
+except ImportError:  # pragma: no cover - statsmodels < 0.15
+    from statsmodels.tools.decorators import cache_readonly
+from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
+
+from ._spectral import KinshipDecomposition, ProfiledLikelihood, aliased_columns
+from ._validation import align_kinship, check_endog, check_kinship
+
+__all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
+
+_VCOMP_NAMES = ["kinship", "residual"]
+
+
+class KinshipMixedLM(base.LikelihoodModel):
+    __doc__ = r"""
+    Linear mixed model with a known kinship matrix.
+
+    Fits ``y = X b + g + e`` with ``g ~ N(0, s_k^2 K)`` and ``e ~ N(0, s_e^2 I)`` by REML
+    (default) or maximum likelihood, exactly, through the spectral decomposition of ``K``.
+
+    Parameters
+    ----------
+    endog : array_like, shape (n,)
+        The response (a quantitative trait).
+    exog : array_like, shape (n, k)
+        The fixed-effects design. An intercept is not added. Rank-deficient designs are
+        allowed: columns that are linear combinations of earlier columns are detected (R's
+        rule, as in ``lm`` and lme4), reported in a :class:`CollinearityWarning`, left out of
+        the fit and reported as aliased (NaN) in the results.
+    kinship : ndarray, scipy.sparse matrix or pandas.DataFrame, shape (n, n) or larger
+        Known kinship (coefficients, diagonal 0.5 for non-inbred individuals) or relationship
+        matrix (diagonal near 1); symmetric positive semidefinite, possibly singular. A
+        DataFrame whose index and columns are individual IDs is matched to the rows of pandas
+        ``endog`` by label (K may hold more individuals; those needed are taken in data order).
+        An array or sparse matrix is matched by position. A sparse matrix stays sparse: its
+        independent blocks (families) are decomposed one by one.
+    missing : {'none', 'drop', 'raise'}
+        ``'drop'`` drops rows with NaN in endog or exog together with the matching rows and
+        columns of the kinship.
+    hasconst : None or bool
+        As in statsmodels: whether exog holds a constant (detected when None).
+
+    Attributes
+    ----------
+    decomposition : KinshipDecomposition
+        The eigendecomposition of ``K``, reused by every refit.
+    aliased : ndarray of bool
+        Columns of exog that are linear combinations of earlier columns.
+    rank : int
+        Rank of exog.
+
+    Notes
+    -----
+    After rotation by the eigenvectors ``U`` of ``K = U diag(lam) U'`` the covariance is
+    diagonal, ``s_e^2 diag(delta lam + 1)`` with ``delta = s_k^2 / s_e^2``. For each ``delta``
+    the fixed effects are the GLS estimate and ``s_e^2`` has a closed form, so the
+    (restricted) likelihood is maximised over ``delta >= 0`` alone: a grid over ``log delta``
+    together with ``delta = 0``, then bounded Brent in the best bracket. ``delta = 0`` (no
+    kinship variance) is a valid estimate.
+
+    Log-likelihood conventions (the same as lme4): under REML, ``llf`` is the restricted
+    log-likelihood
+
+    .. math::
+
+        -\tfrac12\left[(n-p)\log 2\pi + \log|V| + \log|X'V^{-1}X| + r'V^{-1}r\right]
+
+    which equals ``-1/2`` times lme4's REML criterion (it omits ``log|X'X|``); under ML it is
+    the Gaussian log-likelihood, lme4's ``logLik``. ``p`` is the rank of exog.
+
+    References
+    ----------
+    Bates, D., Maechler, M., Bolker, B., Walker, S. (2015). Fitting linear mixed-effects models
+    using lme4. Journal of Statistical Software 67(1).
+
+    Lippert, C. et al. (2011). FaST linear mixed models for genome-wide association studies.
+    Nature Methods 8, 833-835.
+
+    Ziyatdinov, A. et al. (2018). lme4qtl: linear mixed models with flexible covariance
+    structure for genetic studies of related individuals. BMC Bioinformatics 19, 68.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> rng = np.random.default_rng(0)
+    >>> fam = np.kron(np.eye(50), np.full((4, 4), 0.25)) + np.eye(200) * 0.25
+    >>> g = rng.multivariate_normal(np.zeros(200), 2 * fam)
+    >>> x = np.column_stack([np.ones(200), rng.normal(size=200)])
+    >>> y = x @ [1.0, 0.5] + g + rng.normal(size=200)
+    >>> res = smk.KinshipMixedLM(y, x, kinship=fam).fit()
+    >>> res.params.shape
+    (2,)
+    """
+
+    def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
+        self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
+        if isinstance(kinship, pd.DataFrame):
+            if isinstance(endog, (pd.Series, pd.DataFrame)):
+                kinship = align_kinship(kinship, endog.index)
+            else:
+                kinship = kinship.to_numpy(dtype=float)
+        # from_formula has already dropped rows with missing values; missing_idx masks the
+        # rows of the original data, to which the kinship is aligned
+        missing_idx = kwargs.get("missing_idx")
+        nobs = len(missing_idx) if missing_idx is not None else np.shape(endog)[0]
+        kinship = check_kinship(kinship, nobs)
+        is_sparse = sparse.issparse(kinship)
+        # A dense K travels with the data so that statsmodels drops its rows *and* columns
+        # together with missing rows (as GLS does with sigma). statsmodels cannot do that with
+        # a sparse matrix, so a sparse K is subset below with the rows statsmodels dropped.
+        super().__init__(endog, exog, missing=missing, hasconst=hasconst,
+                         kinship=None if is_sparse else kinship, **kwargs)
+        if is_sparse:
+            keep = np.setdiff1d(np.arange(kinship.shape[0]),
+                                getattr(self.data, "missing_row_idx", None) or [])
+            self.kinship = kinship[keep][:, keep] if len(keep) < kinship.shape[0] else kinship
+        check_endog(self.endog)
+        if self.exog is None or self.exog.ndim != 2:
+            raise ValueError("exog must be a 2-d design matrix (add a column of ones for an "
+                             "intercept)")
+        if not np.all(np.isfinite(self.exog)):
+            raise ValueError("exog contains NaN or infinite values; use missing='drop' to drop "
+                             "those rows (and the matching rows and columns of the kinship)")
+
+        self.aliased = aliased_columns(self.exog)
+        self.rank = int((~self.aliased).sum())
+        self.nobs = float(self.exog.shape[0])
+        self.df_model = float(self.rank - self.k_constant)
+        self.df_resid = self.nobs - self.rank
+        if self.df_resid <= 0:
+            raise ValueError(f"no residual degrees of freedom: {int(self.nobs)} observations "
+                             f"and rank(exog) = {self.rank}")
+        if self.aliased.any():
+            names = [self.exog_names[i] for i in np.flatnonzero(self.aliased)]
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            warnings.warn(
+                f"exog is rank deficient (rank {self.rank} of {len(names) + self.rank} "
+                f"columns): {len(names)} columns are linear combinations of earlier columns "
+                f"and are aliased, their coefficients reported as NaN: {shown}",
+                CollinearityWarning, stacklevel=2)
+        self.decomposition = KinshipDecomposition(self.kinship)
+        self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
+        self._exog_rot = self.decomposition.rotate(self.exog[:, ~self.aliased])
+        self._endog_rot = self.decomposition.rotate(self.endog)
+        self._profile = ProfiledLikelihood(self.decomposition.eigenvalues, self._exog_rot,
+                                           self._endog_rot)
+        self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
+                                "_profile"])
+
+    @classmethod
+    def from_formula(cls, formula, data, kinship, subset=None, drop_cols=None, *args,
+                     **kwargs):
+        """
+        Create a model from a formula and a DataFrame.
+
+        Parameters
+        ----------
+        formula : str
+            A patsy formula, e.g. ``"trait ~ SNP1 + SNP3"``.
+        data : pandas.DataFrame
+            The data. With a labelled ``kinship`` its index holds the individual IDs.
+        kinship : ndarray, scipy.sparse matrix or pandas.DataFrame
+            See :class:`KinshipMixedLM`. A DataFrame is matched to ``data.index`` by label
+            before rows with missing values are dropped; an array by position in ``data``.
+        subset : array_like, optional
+            Rows of ``data`` to use (boolean mask or labels).
+        drop_cols : list of str, optional
+            Columns to drop from the design.
+        *args, **kwargs
+            Passed to the model; ``missing`` defaults to ``'drop'`` as in statsmodels.
+
+        Returns
+        -------
+        KinshipMixedLM
+        """
+        if subset is not None:
+            data = data.loc[subset]
+        if isinstance(kinship, pd.DataFrame):
+            kinship = align_kinship(kinship, data.index)
+        return super().from_formula(formula, data, *args, drop_cols=drop_cols,
+                                    kinship=kinship, **kwargs)
+
+    # -- likelihood ---------------------------------------------------------------------
+
+    def _split_vcomp(self, params):
+        params = np.asarray(params, dtype=float)
+        k = self.exog.shape[1]
+        if params.shape != (k + 2,):
+            raise ValueError(f"params must hold the {k} fixed effects followed by the kinship "
+                             f"and residual variances ({k + 2} values), got shape "
+                             f"{params.shape}")
+        return params[:k], params[k], params[k + 1]
+
+    def loglike(self, params, reml=True):
+        """
+        Log-likelihood (REML: restricted log-likelihood) at given parameters.
+
+        Parameters
+        ----------
+        params : array_like, shape (k + 2,)
+            The k fixed effects (entries of aliased columns are ignored), then the kinship
+            variance ``s_k^2`` and the residual variance ``s_e^2``. Under REML the restricted
+            likelihood does not depend on the fixed effects.
+        reml : bool
+            Restricted (default) or full maximum likelihood.
+
+        Returns
+        -------
+        float
+            Under REML, ``-1/2`` times lme4's REML criterion; under ML, lme4's ``logLik``.
+        """
+        fe, s_k2, s_e2 = self._split_vcomp(params)
+        if s_k2 < 0 or s_e2 < 0:
+            return -np.inf
+        v = s_k2 * self.decomposition.eigenvalues + s_e2
+        if np.any(v <= 0):
+            return -np.inf
+        n, p = self._exog_rot.shape
+        if reml:
+            xv = self._exog_rot / v[:, None]
+            chol = linalg.cho_factor(self._exog_rot.T @ xv, lower=True)
+            b = linalg.cho_solve(chol, xv.T @ self._endog_rot)
+            logdet_a = 2 * np.log(np.diag(chol[0])).sum()
+            dof, extra = n - p, logdet_a
+        else:
+            b = np.asarray(fe)[~self.aliased]
+            dof, extra = n, 0.0
+        r = self._endog_rot - self._exog_rot @ b
+        return -0.5 * (dof * np.log(2 * np.pi) + np.log(v).sum() + extra + (r * r / v).sum())
+
+    def loglike_profile(self, delta, reml=True):
+        """
+        (Restricted) log-likelihood profiled over the fixed effects and ``s_e^2``.
+
+        Parameters
+        ----------
+        delta : float
+            The variance ratio ``s_k^2 / s_e^2 >= 0``.
+        reml : bool
+
+        Returns
+        -------
+        float
+        """
+        return self._profile.loglike(float(delta), reml)
+
+    def predict(self, params, exog=None):
+        """
+        Marginal mean ``X b`` for the model's rows or for new rows ``exog``.
+
+        Aliased coefficients (NaN) are left out, as R's ``predict.lm`` does for a
+        rank-deficient fit: the prediction is exact for rows in the column space of the
+        fitted design.
+        """
+        exog = self.exog if exog is None else np.asarray(exog, dtype=float)
+        params = np.asarray(params, dtype=float)
+        kept = ~self.aliased
+        return np.dot(exog[..., kept], params[kept])
+
+    # -- fitting ------------------------------------------------------------------------
+
+    def fit(self, reml=True, use_t=False, kinship_ratio=None):
+        """
+        Fit the model.
+
+        Parameters
+        ----------
+        reml : bool
+            REML (default, as lme4) or maximum likelihood.
+        use_t : bool
+            If True, tests and intervals of the fixed effects use Student's t with
+            ``n - rank(exog)`` degrees of freedom; by default Wald z (normal), as lme4.
+        kinship_ratio : float, optional
+            Hold ``delta = s_k^2 / s_e^2`` at this value instead of estimating it (lme4's
+            ``theta`` is ``sqrt(delta)``); useful to reproduce a published fit or for
+            EMMAX-style fixed-ratio analyses.
+
+        Returns
+        -------
+        KinshipMixedLMResults
+        """
+        if kinship_ratio is None:
+            delta, _, info = self._profile.maximize(reml)
+            if not info["converged"]:
+                warnings.warn("KinshipMixedLM fit did not converge: " + info["message"],
+                              ConvergenceWarning, stacklevel=2)
+        else:
+            delta = float(kinship_ratio)
+            if not np.isfinite(delta) or delta < 0:
+                raise ValueError(f"kinship_ratio must be a finite number >= 0, got {delta}")
+            info = {"converged": True, "boundary": delta == 0, "n_evals": 0,
+                    "message": "variance ratio held fixed"}
+        info["fixed_ratio"] = kinship_ratio is not None
+        res = KinshipMixedLMResults(self, delta, reml=reml, use_t=use_t, fit_info=info)
+        return KinshipMixedLMResultsWrapper(res)
+
+    def _vcomp_information(self, s_k2, s_e2, reml):
+        """Observed information of ``(s_k^2, s_e^2)`` from the likelihood profiled over b.
+
+        With ``V_k = diag(lam)`` and ``V_e = I`` (rotated space) and P the REML projection:
+        ``I_ij = -1/2 tr(P V_i P V_j) + y'P V_i P V_j P y`` (REML) and the same with
+        ``tr(V^-1 V_i V^-1 V_j)`` in the first term (ML).
+        """
+        x, lam = self._exog_rot, self.decomposition.eigenvalues
+        v = s_k2 * lam + s_e2
+        xv = x / v[:, None]
+        m_inv = np.linalg.inv(x.T @ xv)
+        u = (self._endog_rot - x @ (m_inv @ (xv.T @ self._endog_rot))) / v  # P y
+        derivs = [lam, np.ones_like(lam)]
+        c = [d / v for d in derivs]  # diagonal of V^-1 V_i
+
+        def proj(a):  # P a
+            return a / v - xv @ (m_inv @ (xv.T @ a))
+
+        pvu = [proj(d * u) for d in derivs]
+        info = np.empty((2, 2))
+        for i in range(2):
+            for j in range(i + 1):
+                trace = c[i] @ c[j]
+                if reml:
+                    b_i = x.T @ (xv * (c[i])[:, None])
+                    b_j = x.T @ (xv * (c[j])[:, None])
+                    cross = x.T @ (xv * (c[i] * c[j])[:, None])
+                    trace += (-2 * np.trace(m_inv @ cross)
+                              + np.trace(m_inv @ b_i @ m_inv @ b_j))
+                info[i, j] = info[j, i] = -0.5 * trace + (derivs[i] * u) @ pvu[j]
+        return info
+
+
+class KinshipMixedLMResults(base.LikelihoodModelResults):
+    """
+    Results of a :class:`KinshipMixedLM` fit.
+
+    ``params`` are the fixed effects (aliased columns NaN); their covariance is
+    ``s_e^2 (X' (delta K + I)^{-1} X)^{-1}``, so ``cov_params``, ``bse``, ``tvalues``,
+    ``pvalues``, ``conf_int``, ``t_test``, ``wald_test`` and ``f_test`` behave as for GLS.
+
+    Attributes
+    ----------
+    params, fe_params : ndarray or Series
+        Fixed effects.
+    scale : float
+        Residual variance ``s_e^2``.
+    vcomp : pandas.Series
+        Variance components: ``kinship`` (``s_k^2``) and ``residual`` (``s_e^2``).
+    bse_vcomp : pandas.Series
+        Their standard errors from the observed information (profiled over the fixed
+        effects); ``vcomp_cov`` is their covariance.
+    delta : float
+        ``s_k^2 / s_e^2``.
+    theta, bse_theta : float
+        ``sqrt(s_k^2 / s_e^2)``, lme4's parameter, and its delta-method standard error.
+    h2, bse_h2 : float
+        Heritability ``s_k^2 m / (s_k^2 m + s_e^2)`` where ``m`` is the mean diagonal of K
+        (0.5 for kinship coefficients of non-inbred people, about 1 for a genomic or
+        additive relationship matrix, so h2 is the share of the phenotypic variance of a
+        typical individual due to the kinship term), with its delta-method standard error.
+    method : str
+        ``'REML'`` or ``'ML'``.
+    converged : bool
+    boundary : bool
+        True when the kinship variance is estimated at zero.
+    llf : float
+        Under REML the restricted log-likelihood (``-1/2`` lme4's REML criterion).
+    aic, bic : float
+        ``-2 llf + 2 q`` and ``-2 llf + log(n) q`` with ``q = rank(exog) + 2``, lme4's
+        convention; under REML they are built from the restricted likelihood, so compare
+        them only between REML fits with the same fixed effects.
+    """
+
+    _data_in_cache = ["fittedvalues", "resid", "random_effects"]
+
+    def __init__(self, model, delta, reml=True, use_t=False, fit_info=None):
+        sol = model._profile.solve(delta)
+        n, p = model._exog_rot.shape
+        dof = n - p if reml else n
+        scale = sol["rss"] / dof
+        k = model.exog.shape[1]
+        kept = ~model.aliased
+        params = np.full(k, np.nan)
+        params[kept] = sol["params"]
+        a_inv = linalg.cho_solve((sol["chol_A"], True), np.eye(p))
+        norm_cov = np.full((k, k), np.nan)
+        norm_cov[np.ix_(kept, kept)] = a_inv
+        super().__init__(model, params, normalized_cov_params=norm_cov, scale=scale,
+                         use_t=use_t)
+        self.df_resid = model.df_resid
+        self.df_model = model.df_model
+        self.nobs = model.nobs
+        self.reml = bool(reml)
+        self.method = "REML" if reml else "ML"
+        self.delta = float(delta)
+        fit_info = dict(fit_info or {})
+        self.converged = bool(fit_info.get("converged", True))
+        self.boundary = self.delta == 0.0
+        self.fit_info = fit_info
+        self.aliased = model.aliased
+        self.k_fe = k
+        self._llf = model._profile._loglike_from(sol, reml)
+        self._residual_rot = model._endog_rot - model._exog_rot @ sol["params"]
+
+    # -- fixed effects ------------------------------------------------------------------
+
+    @cache_readonly
+    def fe_params(self):
+        return self.params
+
+    @cache_readonly
+    def llf(self):
+        return self._llf
+
+    @cache_readonly
+    def aic(self):
+        return -2 * self.llf + 2 * (self.model.rank + 2)
+
+    @cache_readonly
+    def bic(self):
+        return -2 * self.llf + np.log(self.nobs) * (self.model.rank + 2)
+
+    def _constraints(self, r_matrix):
+        """Numeric (R, q) for a hypothesis on the fixed effects, restricted to the
+        non-aliased columns; a hypothesis involving an aliased coefficient is an error."""
+        names = list(self.model.exog_names)
+        lc = DesignInfo(names).linear_constraint(r_matrix)
+        r, q = np.asarray(lc.coefs, dtype=float), np.asarray(lc.constants, dtype=float).ravel()
+        touched = np.any(r[:, self.aliased] != 0, axis=0)
+        if touched.any():
+            bad = [names[i] for i in np.flatnonzero(self.aliased)[touched]]
+            raise ValueError(f"the hypothesis involves aliased coefficients: {', '.join(bad)}")
+        return r[:, ~self.aliased], q
+
+    def _kept(self):
+        kept = ~self.aliased
+        return self.params[kept], self.cov_params()[np.ix_(kept, kept)]
+
+    def t_test(self, r_matrix, use_t=None):
+        """
+        Test linear hypotheses ``R b = q`` one by one (t or z tests).
+
+        Parameters
+        ----------
+        r_matrix : array_like, str or tuple
+            As in statsmodels (a matrix, ``(R, q)``, or strings such as ``"SNP1 = SNP3"``).
+        use_t : bool, optional
+            Defaults to the fit's ``use_t``.
+
+        Returns
+        -------
+        statsmodels.stats.contrast.ContrastResults
+        """
+        r, q = self._constraints(r_matrix)
+        b, cov = self._kept()
+        effect = r @ b
+        sd = np.sqrt(np.diag(r @ cov @ r.T))
+        stat = (effect - q) / sd
+        use_t = self.use_t if use_t is None else use_t
+        if use_t:
+            return ContrastResults(effect=effect, t=stat, sd=sd, df_denom=self.df_resid)
+        return ContrastResults(effect=effect, statistic=stat, sd=sd, df_denom=self.df_resid,
+                               distribution="norm")
+
+    def wald_test(self, r_matrix, use_f=None, scalar=True):
+        """
+        Joint Wald test of ``R b = q``: chi-square, or F with ``use_f`` (default: ``use_t``).
+
+        Returns
+        -------
+        statsmodels.stats.contrast.ContrastResults
+        """
+        r, q = self._constraints(r_matrix)
+        b, cov = self._kept()
+        diff = r @ b - q
+        cov_r = r @ cov @ r.T
+        stat = float(diff @ np.linalg.pinv(cov_r) @ diff)
+        j = int(np.linalg.matrix_rank(cov_r))
+        use_f = self.use_t if use_f is None else use_f
+        if use_f:
+            return ContrastResults(F=stat / j, df_denom=self.df_resid, df_num=j)
+        return ContrastResults(chi2=stat, df_denom=j, statistic=stat, distribution="chi2",
+                               distargs=(j,))
+
+    def f_test(self, r_matrix):
+        """Joint F test of ``R b = q`` (see :meth:`wald_test`)."""
+        return self.wald_test(r_matrix, use_f=True)
+
+    # -- variance components ------------------------------------------------------------
+
+    @cache_readonly
+    def vcomp(self):
+        return pd.Series([self.delta * self.scale, self.scale], index=_VCOMP_NAMES,
+                         name="variance")
+
+    @cache_readonly
+    def vcomp_cov(self):
+        info = self.model._vcomp_information(*self.vcomp.to_numpy(), self.reml)
+        try:
+            cov = np.linalg.inv(info)
+            if np.any(np.diag(cov) < 0):
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            cov = np.full((2, 2), np.nan)
+        return pd.DataFrame(cov, index=_VCOMP_NAMES, columns=_VCOMP_NAMES)
+
+    @cache_readonly
+    def bse_vcomp(self):
+        return pd.Series(np.sqrt(np.diag(self.vcomp_cov)), index=_VCOMP_NAMES,
+                         name="std. error")
+
+    def _delta_method(self, grad):
+        grad = np.asarray(grad)
+        return float(np.sqrt(grad @ self.vcomp_cov.to_numpy() @ grad))
+
+    @cache_readonly
+    def theta(self):
+        return float(np.sqrt(self.delta))
+
+    @cache_readonly
+    def bse_theta(self):
+        s_k2, s_e2 = self.vcomp
+        if self.theta == 0:
+            return np.nan
+        return self._delta_method([1 / (2 * self.theta * s_e2),
+                                   -s_k2 / (2 * self.theta * s_e2 ** 2)])
+
+    @cache_readonly
+    def h2(self):
+        s_k2, s_e2 = self.vcomp
+        m = self.model.mean_kinship_diagonal
+        return float(s_k2 * m / (s_k2 * m + s_e2))
+
+    @cache_readonly
+    def bse_h2(self):
+        s_k2, s_e2 = self.vcomp
+        m = self.model.mean_kinship_diagonal
+        denom = (s_k2 * m + s_e2) ** 2
+        return self._delta_method([m * s_e2 / denom, -s_k2 * m / denom])
+
+    # -- predictions --------------------------------------------------------------------
+
+    @cache_readonly
+    def random_effects(self):
+        """BLUP of g: ``s_k^2 K V^{-1} (y - X b)``."""
+        lam = self.model.decomposition.eigenvalues
+        shrink = self.delta * lam / (self.delta * lam + 1.0)
+        return self.model.decomposition.unrotate(shrink * self._residual_rot)
+
+    @cache_readonly
+    def fittedvalues(self):
+        """``X b`` plus the BLUP of g (conditional fitted values, as lme4's ``fitted``)."""
+        return self.model.predict(self.params) + self.random_effects
+
+    @cache_readonly
+    def resid(self):
+        """Conditional residuals ``y - fittedvalues`` (lme4's ``resid``)."""
+        return self.model.endog - self.fittedvalues
+
+    # -- summary ------------------------------------------------------------------------
+
+    def summary(self, yname=None, xname=None, title=None, alpha=0.05):
+        """
+        Summarize the fit.
+
+        Parameters
+        ----------
+        yname, xname : str, list of str, optional
+            Names for the response and the fixed effects.
+        title : str, optional
+        alpha : float
+            Significance level of the confidence intervals.
+
+        Returns
+        -------
+        statsmodels.iolib.summary2.Summary
+        """
+        model = self.model
+        smry = summary2.Summary()
+        info = {
+            "Model:": "KinshipMixedLM",
+            "Dependent Variable:": yname or model.endog_names,
+            "No. Observations:": f"{int(self.nobs)}",
+            "Method:": self.method,
+            "Kinship blocks:": f"{model.decomposition.n_blocks}",
+            "Scale:": f"{self.scale:.4f}",
+            "Log-Likelihood:": f"{self.llf:.4f}",
+            "Converged:": "Yes" if self.converged else "No",
+            "Rank of exog:": f"{model.rank} of {self.k_fe}",
+            "AIC:": f"{self.aic:.4f}",
+        }
+        smry.add_dict(info, ncols=2)
+        if title is None:
+            title = "Kinship Linear Mixed Model Results"
+        smry.add_title(title)
+
+        stat = "t" if self.use_t else "z"
+        ci = np.asarray(self.conf_int(alpha))
+        names = xname or list(model.exog_names)
+        cols = ["Coef.", "Std.Err.", stat, f"P>|{stat}|",
+                f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"]
+        vals = np.column_stack([self.params, self.bse, self.tvalues, self.pvalues, ci])
+        table = pd.DataFrame([[f"{v:.3f}" for v in row] for row in vals], index=names,
+                             columns=cols)
+        table.loc[np.asarray(self.aliased)] = ["(aliased)"] + [""] * (len(cols) - 1)
+        smry.add_df(table)
+
+        vc = pd.DataFrame(
+            {"Estimate": [self.vcomp["kinship"], self.vcomp["residual"], self.h2, self.theta],
+             "Std.Err.": [self.bse_vcomp["kinship"], self.bse_vcomp["residual"],
+                          self.bse_h2, self.bse_theta]},
+            index=["Kinship var (s_k^2)", "Residual var (s_e^2)",
+                   "Heritability (h2)", "theta = sqrt(s_k^2/s_e^2)"])
+        smry.add_df(vc.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
+        notes = []
+        if self.aliased.any():
+            notes.append(f"{int(self.aliased.sum())} coefficients are aliased (linear "
+                         "combinations of earlier columns) and were not estimated.")
+        if self.boundary:
+            notes.append("The kinship variance is estimated at zero (boundary of the "
+                         "parameter space): the fit equals GLS/OLS; its standard error and "
+                         "the Wald interval are not reliable there.")
+        if self.fit_info.get("fixed_ratio"):
+            notes.append("The variance ratio s_k^2/s_e^2 was held fixed, not estimated.")
+        if not self.converged:
+            notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        notes.append(f"h2 = s_k^2 m / (s_k^2 m + s_e^2), m = mean diagonal of K = "
+                     f"{model.mean_kinship_diagonal:.4g}.")
+        for note in notes:
+            smry.add_text(note)
+        return smry
+
+
+class KinshipMixedLMResultsWrapper(base.LikelihoodResultsWrapper):
+    _attrs = {"fe_params": "columns", "random_effects": "rows", "aliased": "columns"}
+    _wrap_attrs = wrap.union_dicts(base.LikelihoodResultsWrapper._wrap_attrs, _attrs)
+    _methods = {}
+    _wrap_methods = wrap.union_dicts(base.LikelihoodResultsWrapper._wrap_methods, _methods)
+
+
+wrap.populate_wrapper(KinshipMixedLMResultsWrapper, KinshipMixedLMResults)

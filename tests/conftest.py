@@ -1,0 +1,48 @@
+"""Shared fixtures: access to the read-only seed data through ``KINSHIP_SEED_DATA``.
+
+Tests that need the seed data use the ``seed_dir`` or ``seed`` fixtures. They skip (with the
+reason) only when the variable is unset; when it is set, missing files are a failure.
+"""
+import os
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SEED_ENV = "KINSHIP_SEED_DATA"
+RESULTS_DIR = pathlib.Path(__file__).parent / "results"
+
+
+@pytest.fixture(scope="session")
+def seed_dir():
+    path = os.environ.get(SEED_ENV)
+    if not path:
+        pytest.skip(f"{SEED_ENV} is not set; point it at ../shared/seed-data to run "
+                    "the seed-data reference tests")
+    p = pathlib.Path(path)
+    if not p.is_dir():
+        pytest.fail(f"{SEED_ENV}={path!r} is set but is not a directory")
+    return p
+
+
+def _seed_file(seed_dir, name):
+    f = seed_dir / name
+    if not f.is_file():
+        pytest.fail(f"{SEED_ENV} is set but {f} is missing")
+    return f
+
+
+@pytest.fixture(scope="session")
+def seed(seed_dir):
+    """The seed study as numpy arrays: y (n,), genotypes D (n, 130), kinship K (n, n)."""
+    y = pd.read_csv(_seed_file(seed_dir, "phenotype.csv"), header=None).to_numpy()[:, 0]
+    D = pd.read_csv(_seed_file(seed_dir, "design_matrix.csv"), header=None).to_numpy(float)
+    K = pd.read_csv(_seed_file(seed_dir, "kinship_matrix.csv"), header=None).to_numpy(float)
+    n = len(y)
+    names = ["Intercept"] + [f"SNP{j + 1}" for j in range(D.shape[1])]
+    # The blog's matrix: a row of ones prepended to the genotype rows, reshaped row-major.
+    blog = np.concatenate([np.ones(n), D.ravel()]).reshape(n, D.shape[1] + 1)
+    correct = np.column_stack([np.ones(n), D])
+    return {"y": y, "D": D, "K": K, "names": names, "blog": blog, "correct": correct,
+            "dir": seed_dir}
