@@ -164,6 +164,7 @@ class KinshipMixedLM(base.LikelihoodModel):
                 f"and are aliased, their coefficients reported as NaN: {shown}",
                 CollinearityWarning, stacklevel=2)
         self.decomposition = KinshipDecomposition(self.kinship)
+        self.n_blocks = self.decomposition.n_blocks
         self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
         self._exog_rot = self.decomposition.rotate(self.exog[:, ~self.aliased])
         self._endog_rot = self.decomposition.rotate(self.endog)
@@ -422,6 +423,18 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.aliased = model.aliased
         self.k_fe = k
         self._llf = model._profile._loglike_from(sol, reml)
+        # the variance components and their covariance are fitted quantities (they need the
+        # data), so they are computed here and survive remove_data()
+        self.vcomp = pd.Series([self.delta * scale, scale], index=_VCOMP_NAMES,
+                               name="variance")
+        info = model._vcomp_information(self.delta * scale, scale, self.reml)
+        try:
+            vcomp_cov = np.linalg.inv(info)
+            if np.any(np.diag(vcomp_cov) < 0):
+                raise np.linalg.LinAlgError("information matrix is not positive definite")
+        except np.linalg.LinAlgError:
+            vcomp_cov = np.full((2, 2), np.nan)
+        self.vcomp_cov = pd.DataFrame(vcomp_cov, index=_VCOMP_NAMES, columns=_VCOMP_NAMES)
         self._residual_rot = model._endog_rot - model._exog_rot @ sol["params"]
 
     # -- fixed effects ------------------------------------------------------------------
@@ -511,22 +524,6 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     # -- variance components ------------------------------------------------------------
 
     @cache_readonly
-    def vcomp(self):
-        return pd.Series([self.delta * self.scale, self.scale], index=_VCOMP_NAMES,
-                         name="variance")
-
-    @cache_readonly
-    def vcomp_cov(self):
-        info = self.model._vcomp_information(*self.vcomp.to_numpy(), self.reml)
-        try:
-            cov = np.linalg.inv(info)
-            if np.any(np.diag(cov) < 0):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            cov = np.full((2, 2), np.nan)
-        return pd.DataFrame(cov, index=_VCOMP_NAMES, columns=_VCOMP_NAMES)
-
-    @cache_readonly
     def bse_vcomp(self):
         return pd.Series(np.sqrt(np.diag(self.vcomp_cov)), index=_VCOMP_NAMES,
                          name="std. error")
@@ -604,7 +601,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             "Dependent Variable:": yname or model.endog_names,
             "No. Observations:": f"{int(self.nobs)}",
             "Method:": self.method,
-            "Kinship blocks:": f"{model.decomposition.n_blocks}",
+            "Kinship blocks:": f"{model.n_blocks}",
             "Scale:": f"{self.scale:.4f}",
             "Log-Likelihood:": f"{self.llf:.4f}",
             "Converged:": "Yes" if self.converged else "No",
