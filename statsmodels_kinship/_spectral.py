@@ -258,13 +258,34 @@ class ProfiledLikelihood:
             val += sol["logdet_a"]
         return -0.5 * val
 
-    def maximize(self, reml=True, n_grid=49, log_range=(-7.0, 7.0), xatol=1e-12):
+    def score(self, delta, reml=True):
+        """Derivative of the profiled (restricted) log-likelihood with respect to ``delta``.
+
+        With ``d_i = delta lam_i + 1`` and ``r`` the GLS residual:
+        ``d(-2 llf)/d delta = dof RSS'/RSS + sum lam_i/d_i - [REML] tr(A^-1 X' diag(lam/d^2) X)``
+        where ``RSS' = -r' diag(lam/d^2) r`` (envelope theorem) and ``dof`` is ``n - p`` (REML)
+        or ``n`` (ML).
+        """
+        sol = self.solve(delta)
+        w = 1.0 / (delta * self._lam + 1.0)
+        m2 = self._weighted_cross(self._lam * w * w)
+        p = self.p
+        z = np.append(-sol["params"], 1.0)
+        dof = self.n - p if reml else self.n
+        grad = dof * -(z @ m2 @ z) / sol["rss"] + self._count @ (self._lam * w)
+        if reml:
+            grad -= np.trace(linalg.cho_solve((sol["chol_A"], True), m2[:p, :p]))
+        return -0.5 * grad
+
+    def maximize(self, reml=True, n_grid=49, log_range=(-7.0, 7.0)):
         """Global maximum over ``delta >= 0``.
 
-        A grid over ``log(delta * lam_max)`` in ``log_range`` (natural log) together with
-        ``delta = 0``, then bounded Brent on ``log delta`` in the bracket around the best grid
-        point (or on ``delta`` itself in ``[0, first grid point]`` when the best point is the
-        boundary).
+        The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta lam_max)``
+        in ``log_range`` (natural log); the maximum is then located in the bracket around the
+        best grid point as the root of the analytic score (``brentq``, to machine precision
+        in ``delta``), or at ``delta = 0`` when the score there is not positive and
+        ``delta = 0`` is the best grid point. Bounded Brent on the likelihood is the fallback
+        when the score does not change sign in the bracket.
 
         Returns
         -------
@@ -278,37 +299,36 @@ class ProfiledLikelihood:
             return 0.0, self.loglike(0.0, reml), {
                 "converged": True, "boundary": True, "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
-        log_grid = np.linspace(log_range[0], log_range[1], n_grid) - np.log(lam_max)
-        values = np.array([self.loglike(np.exp(t), reml) for t in log_grid])
-        at_zero = self.loglike(0.0, reml)
-        n_evals = n_grid + 1
+        grid = np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / lam_max]
+        values = np.array([self.loglike(d, reml) for d in grid])
         best = int(np.argmax(values))
-        message = ""
-        converged = True
-        if best == 0 and at_zero >= values[0]:
-            # boundary side: search delta itself on [0, second grid point]
-            res = optimize.minimize_scalar(
-                lambda d: -self.loglike(d, reml), bounds=(0.0, np.exp(log_grid[1])),
-                method="bounded", options={"xatol": xatol * np.exp(log_grid[1])})
-            n_evals += res.nfev
-            delta, llf = (float(res.x), -float(res.fun)) if -res.fun > at_zero else (0.0, at_zero)
-            converged = bool(res.success)
-        else:
-            lo = log_grid[max(best - 1, 0)]
-            hi = log_grid[min(best + 1, n_grid - 1)]
-            res = optimize.minimize_scalar(
-                lambda t: -self.loglike(np.exp(t), reml), bounds=(lo, hi), method="bounded",
-                options={"xatol": xatol})
-            n_evals += res.nfev
-            delta, llf = float(np.exp(res.x)), -float(res.fun)
-            if values[best] > llf:  # Brent never does worse than the grid, but be safe
-                delta, llf = float(np.exp(log_grid[best])), float(values[best])
-            converged = bool(res.success)
-            if best == n_grid - 1:
-                converged = False
-                message = ("the variance ratio s_k^2/s_e^2 reached the upper end of the search "
-                           f"(delta = {delta:.3g}): the residual variance is near zero")
-            if at_zero > llf:
-                delta, llf = 0.0, at_zero
-        return delta, llf, {"converged": converged, "boundary": delta == 0.0,
-                            "n_evals": n_evals, "message": message}
+        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+        counter = {"n": len(grid)}
+
+        def score(d):
+            counter["n"] += 1
+            return self.score(d, reml)
+
+        converged, message = True, ""
+        if best == len(grid) - 1:
+            delta, converged = grid[-1], False
+            message = ("the variance ratio s_k^2/s_e^2 reached the upper end of the search "
+                       f"(delta = {delta:.3g}): the residual variance is near zero")
+        elif best == 0 and score(0.0) <= 0:
+            delta = 0.0
+        elif score(lo) > 0 > score(hi):
+            if lo == 0.0:
+                delta = optimize.brentq(score, 0.0, hi, xtol=1e-15 * hi, rtol=1e-14)
+            else:
+                delta = np.exp(optimize.brentq(lambda t: score(np.exp(t)), np.log(lo),
+                                               np.log(hi), xtol=1e-14, rtol=1e-14))
+        else:  # several local extrema in the bracket: maximise the likelihood itself
+            res = optimize.minimize_scalar(lambda d: -self.loglike(d, reml), bounds=(lo, hi),
+                                           method="bounded", options={"xatol": 1e-10 * hi})
+            counter["n"] += res.nfev
+            delta, converged = float(res.x), bool(res.success)
+        llf = self.loglike(delta, reml)
+        if values[best] > llf:  # never worse than the grid
+            delta, llf = grid[best], values[best]
+        return float(delta), float(llf), {"converged": converged, "boundary": delta == 0.0,
+                                          "n_evals": counter["n"], "message": message}

@@ -105,6 +105,16 @@ class TestOracles:
         assert model.loglike_profile(res.delta - eps, reml) <= res.llf
 
     @pytest.mark.parametrize("reml", [True, False])
+    def test_score_is_derivative_of_profile(self, fits, reml):
+        profile = fits[0]._profile
+        for delta in [0.3, 2.0, 50.0]:
+            h = 1e-5 * delta
+            numeric = (profile.loglike(delta + h, reml) - profile.loglike(delta - h, reml)) / (2 * h)
+            assert_allclose(profile.score(delta, reml), numeric, rtol=1e-6)
+        res = fits[1] if reml else fits[2]
+        assert abs(profile.score(res.delta, reml)) < 1e-8
+
+    @pytest.mark.parametrize("reml", [True, False])
     def test_fixed_effects_equal_gls(self, sim, fits, reml):
         y, X, K, _ = sim
         res = fits[1] if reml else fits[2]
