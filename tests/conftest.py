@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 SEED_ENV = "KINSHIP_SEED_DATA"
-RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 
 
 @pytest.fixture(scope="session")
