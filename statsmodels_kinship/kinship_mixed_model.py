@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
     from statsmodels.tools.decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
-from ._spectral import KinshipDecomposition, ProfiledLikelihood, aliased_columns
+from ._spectral import KinshipDecomposition, ProfiledLikelihood, aliased_columns, serial_blas
 from ._validation import align_kinship, check_endog, check_kinship
 
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
@@ -306,7 +306,8 @@ class KinshipMixedLM(base.LikelihoodModel):
         KinshipMixedLMResults
         """
         if kinship_ratio is None:
-            delta, _, info = self._profile.maximize(reml)
+            with serial_blas():
+                delta, _, info = self._profile.maximize(reml)
             if not info["converged"]:
                 warnings.warn("KinshipMixedLM fit did not converge: " + info["message"],
                               ConvergenceWarning, stacklevel=2)
@@ -317,40 +318,9 @@ class KinshipMixedLM(base.LikelihoodModel):
             info = {"converged": True, "boundary": delta == 0, "n_evals": 0,
                     "message": "variance ratio held fixed"}
         info["fixed_ratio"] = kinship_ratio is not None
-        res = KinshipMixedLMResults(self, delta, reml=reml, use_t=use_t, fit_info=info)
+        with serial_blas():
+            res = KinshipMixedLMResults(self, delta, reml=reml, use_t=use_t, fit_info=info)
         return KinshipMixedLMResultsWrapper(res)
-
-    def _vcomp_information(self, s_k2, s_e2, reml):
-        """Observed information of ``(s_k^2, s_e^2)`` from the likelihood profiled over b.
-
-        With ``V_k = diag(lam)`` and ``V_e = I`` (rotated space) and P the REML projection:
-        ``I_ij = -1/2 tr(P V_i P V_j) + y'P V_i P V_j P y`` (REML) and the same with
-        ``tr(V^-1 V_i V^-1 V_j)`` in the first term (ML).
-        """
-        x, lam = self._exog_rot, self.decomposition.eigenvalues
-        v = s_k2 * lam + s_e2
-        xv = x / v[:, None]
-        m_inv = np.linalg.inv(x.T @ xv)
-        u = (self._endog_rot - x @ (m_inv @ (xv.T @ self._endog_rot))) / v  # P y
-        derivs = [lam, np.ones_like(lam)]
-        c = [d / v for d in derivs]  # diagonal of V^-1 V_i
-
-        def proj(a):  # P a
-            return a / v - xv @ (m_inv @ (xv.T @ a))
-
-        pvu = [proj(d * u) for d in derivs]
-        info = np.empty((2, 2))
-        for i in range(2):
-            for j in range(i + 1):
-                trace = c[i] @ c[j]
-                if reml:
-                    b_i = x.T @ (xv * (c[i])[:, None])
-                    b_j = x.T @ (xv * (c[j])[:, None])
-                    cross = x.T @ (xv * (c[i] * c[j])[:, None])
-                    trace += (-2 * np.trace(m_inv @ cross)
-                              + np.trace(m_inv @ b_i @ m_inv @ b_j))
-                info[i, j] = info[j, i] = -0.5 * trace + (derivs[i] * u) @ pvu[j]
-        return info
 
 
 class KinshipMixedLMResults(base.LikelihoodModelResults):
@@ -427,7 +397,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         # data), so they are computed here and survive remove_data()
         self.vcomp = pd.Series([self.delta * scale, scale], index=_VCOMP_NAMES,
                                name="variance")
-        info = model._vcomp_information(self.delta * scale, scale, self.reml)
+        info = model._profile.information(self.delta, scale, self.reml)
         try:
             vcomp_cov = np.linalg.inv(info)
             if np.any(np.diag(vcomp_cov) < 0):
