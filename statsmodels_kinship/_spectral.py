@@ -65,8 +65,13 @@ class KinshipDecomposition:
         if not sparse.issparse(kinship) and np.count_nonzero(kinship) == n * n:
             n_comp, labels = 1, np.zeros(n, dtype=int)  # no zero entry: one block
         else:
-            pattern = sparse.csr_matrix(kinship, copy=True)
-            pattern.data = np.ones_like(pattern.data, dtype=np.int8)
+            if sparse.issparse(kinship):
+                coo = kinship.tocoo()
+                rows, cols = coo.row[coo.data != 0], coo.col[coo.data != 0]
+            else:
+                rows, cols = np.nonzero(kinship != 0)
+            pattern = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
+                                        shape=(n, n))
             n_comp, labels = csgraph.connected_components(pattern, directed=False)
         self.n_blocks = int(n_comp)
         order = np.argsort(labels, kind="stable")
@@ -125,6 +130,15 @@ class KinshipDecomposition:
             else:
                 out[idx] = np.matmul(vecs, chunk.reshape(nb, s, -1))
         return out
+
+
+def chol_inverse(chol_lower):
+    """Inverse of ``L L'`` from its lower Cholesky factor (LAPACK ``potri``)."""
+    inv, info = linalg.lapack.dpotri(chol_lower, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed (info = {info})")
+    inv = np.tril(inv)
+    return inv + np.tril(inv, -1).T
 
 
 def _take_blocks(kinship, idx):
@@ -289,7 +303,7 @@ class ProfiledLikelihood:
         dof = self.n - p if reml else self.n
         grad = dof * -(z @ m2 @ z) / sol["rss"] + self._count @ (self._lam * w)
         if reml:
-            grad -= np.trace(linalg.cho_solve((sol["chol_A"], True), m2[:p, :p]))
+            grad -= np.sum(chol_inverse(sol["chol_A"]) * m2[:p, :p])
         return -0.5 * grad
 
     def information(self, delta, scale, reml=True):
@@ -307,7 +321,7 @@ class ProfiledLikelihood:
         v = scale * (delta * self._lam + 1.0)
         derivs = (self._lam, np.ones_like(self._lam))
         zb = np.append(-sol["params"], 1.0)  # [X y] @ zb = residual r; u = r / v
-        m_inv = scale * linalg.cho_solve((sol["chol_A"], True), np.eye(p))  # (X'V^-1X)^-1
+        m_inv = scale * chol_inverse(sol["chol_A"])  # (X'V^-1X)^-1
         first = [self._weighted_cross(d / v ** 2) for d in derivs]
         xvu = [f[:p] @ zb for f in first]  # X' V^-1 V_i u
         info = np.empty((2, 2))

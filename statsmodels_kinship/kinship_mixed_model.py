@@ -27,7 +27,13 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
     from statsmodels.tools.decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
-from ._spectral import KinshipDecomposition, ProfiledLikelihood, aliased_columns, serial_blas
+from ._spectral import (
+    KinshipDecomposition,
+    ProfiledLikelihood,
+    aliased_columns,
+    chol_inverse,
+    serial_blas,
+)
 from ._validation import align_kinship, check_endog, check_kinship
 
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
@@ -133,8 +139,9 @@ class KinshipMixedLM(base.LikelihoodModel):
         # A dense K travels with the data so that statsmodels drops its rows *and* columns
         # together with missing rows (as GLS does with sigma). statsmodels cannot do that with
         # a sparse matrix, so a sparse K is subset below with the rows statsmodels dropped.
-        super().__init__(endog, exog, missing=missing, hasconst=hasconst,
-                         kinship=None if is_sparse else kinship, **kwargs)
+        with serial_blas():  # statsmodels' constant detection runs small SVDs
+            super().__init__(endog, exog, missing=missing, hasconst=hasconst,
+                             kinship=None if is_sparse else kinship, **kwargs)
         if is_sparse:
             keep = np.setdiff1d(np.arange(kinship.shape[0]),
                                 getattr(self.data, "missing_row_idx", None) or [])
@@ -147,7 +154,8 @@ class KinshipMixedLM(base.LikelihoodModel):
             raise ValueError("exog contains NaN or infinite values; use missing='drop' to drop "
                              "those rows (and the matching rows and columns of the kinship)")
 
-        self.aliased = aliased_columns(self.exog)
+        with serial_blas():
+            self.aliased = aliased_columns(self.exog)
         self.rank = int((~self.aliased).sum())
         self.nobs = float(self.exog.shape[0])
         self.df_model = float(self.rank - self.k_constant)
@@ -375,7 +383,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         kept = ~model.aliased
         params = np.full(k, np.nan)
         params[kept] = sol["params"]
-        a_inv = linalg.cho_solve((sol["chol_A"], True), np.eye(p))
+        a_inv = chol_inverse(sol["chol_A"])
         norm_cov = np.full((k, k), np.nan)
         norm_cov[np.ix_(kept, kept)] = a_inv
         super().__init__(model, params, normalized_cov_params=norm_cov, scale=scale,
