@@ -1,4 +1,10 @@
 """Public names of statsmodels-kinship."""
+from .io import read_phenotype, read_plink_bed, read_plink_ped  # noqa: F401
+from .kinship import (  # noqa: F401
+    genomic_relationship_matrix,
+    individual_labels,
+    kinship_from_pedigree,
+)
 from .kinship_mixed_model import (  # noqa: F401
     KinshipMixedLM,
     KinshipMixedLMResults,
