@@ -1,0 +1,58 @@
+"""Agreement of KinshipMixedLM with lme4 on the seed study (the README's table).
+
+Usage::
+
+    python benchmarks/compare_lme4.py [SEED_DATA_DIR]   # default: $KINSHIP_SEED_DATA
+
+Reads lme4's numbers from tests/results/lme4_seed.json (made by tests/results/lme4_seed.R)
+and prints, for each design and method, the largest relative differences of theta, the
+criterion, s_e^2, the fixed effects and their standard errors, and whether the same columns
+are kept.
+"""
+import json
+import os
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from statsmodels_kinship import KinshipMixedLM
+
+RESULTS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "results"
+
+
+def main(path):
+    ref_all = json.loads((RESULTS / "lme4_seed.json").read_text())
+    y = pd.read_csv(os.path.join(path, "phenotype.csv"), header=None).to_numpy()[:, 0]
+    D = pd.read_csv(os.path.join(path, "design_matrix.csv"), header=None).to_numpy(float)
+    K = pd.read_csv(os.path.join(path, "kinship_matrix.csv"), header=None).to_numpy(float)
+    n = len(y)
+    names = ["Intercept"] + [f"SNP{j + 1}" for j in range(D.shape[1])]
+    designs = {"blog": np.concatenate([np.ones(n), D.ravel()]).reshape(n, D.shape[1] + 1),
+               "correct": np.column_stack([np.ones(n), D])}
+    print(f"{'design':8s} {'method':6s} {'kept':>9s} {'theta':>9s} {'criterion':>9s} "
+          f"{'s_e^2':>9s} {'fixef':>9s} {'SE':>9s}")
+    for design, X in designs.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = KinshipMixedLM(pd.Series(y, name="y"), pd.DataFrame(X, columns=names),
+                                   kinship=K)
+        for method in ("REML", "ML"):
+            ref = ref_all[design][method]
+            res = model.fit(reml=method == "REML")
+            kept = list(res.params.index[~res.aliased.to_numpy()])
+            fe, se = pd.Series(ref["fixef"])[kept], pd.Series(ref["se"])[kept]
+
+            def rel(a, b):
+                return np.max(np.abs(np.asarray(a) - np.asarray(b)) / np.abs(np.asarray(b)))
+            same = "same" if kept == ref["kept"] else "DIFFER"
+            print(f"{design:8s} {method:6s} {len(kept):4d} {same:4s} "
+                  f"{rel(res.theta, ref['theta']):9.1e} {rel(-2 * res.llf, ref['criterion']):9.1e} "
+                  f"{rel(res.scale, ref['sigma2']):9.1e} {rel(res.params[kept], fe):9.1e} "
+                  f"{rel(res.bse[kept], se):9.1e}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.environ["KINSHIP_SEED_DATA"])
