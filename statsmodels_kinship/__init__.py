@@ -8,6 +8,9 @@ from .api import (  # noqa: F401
     read_phenotype,
     read_plink_bed,
     read_plink_ped,
+    seed_pedigree,
+    seed_study_parameters,
+    simulate_family_study,
 )
 
 __version__ = "0.1.0.dev0"

@@ -174,6 +174,13 @@ def aliased_columns(exog, tol=1e-7):
     """
     x = np.asarray(exog, dtype=float)
     n, k = x.shape
+    norms = np.linalg.norm(x, axis=0)
+    if n >= k and np.all(norms > 0):
+        # Householder QR without pivoting is dqrdc2 itself as long as no column is moved:
+        # when every |R_jj| passes the test, the design has full rank by R's rule
+        r_diag = np.abs(np.diag(linalg.qr(x, mode="r", check_finite=False)[0]))
+        if np.all(r_diag >= tol * norms):
+            return np.zeros(k, dtype=bool)
     aliased = np.zeros(k, dtype=bool)
     basis = np.empty((k, n))  # orthonormal rows spanning the kept columns
     rank = 0
@@ -273,6 +280,24 @@ class ProfiledLikelihood:
             "logdet_a": 2.0 * float(np.log(np.diag(chol_a)).sum()),
         }
 
+    def _loglike_grid(self, deltas, reml):
+        """loglike at many deltas; one batched Cholesky when eigenvalues are grouped."""
+        if self._cross is None:
+            return np.array([self.loglike(d, reml) for d in deltas])
+        d = deltas[:, None] * self._lam[None, :] + 1.0
+        try:
+            chol = np.linalg.cholesky(np.tensordot(1.0 / d, self._cross, axes=1))
+        except np.linalg.LinAlgError:
+            return np.array([self.loglike(dd, reml) for dd in deltas])
+        p, n = self.p, self.n
+        rss = chol[:, p, p] ** 2
+        dof = n - p if reml else n
+        with np.errstate(divide="ignore"):
+            val = dof * (1.0 + LOG_2PI + np.log(rss / dof)) + np.log(d) @ self._count
+        if reml:
+            val += 2.0 * np.log(np.diagonal(chol[:, :p, :p], axis1=1, axis2=2)).sum(axis=1)
+        return -0.5 * val
+
     def loglike(self, delta, reml=True):
         """Profiled (restricted) log-likelihood at variance ratio ``delta``."""
         return self._loglike_from(self.solve(delta), reml)
@@ -359,7 +384,7 @@ class ProfiledLikelihood:
                 "converged": True, "boundary": True, "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
         grid = np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / lam_max]
-        values = np.array([self.loglike(d, reml) for d in grid])
+        values = self._loglike_grid(grid, reml)
         best = int(np.argmax(values))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
         counter = {"n": len(grid)}

@@ -9,3 +9,10 @@ from .kinship_mixed_model import (  # noqa: F401
     KinshipMixedLM,
     KinshipMixedLMResults,
 )
+from .simulate import (  # noqa: F401
+    FamilyStudy,
+    replicate_pedigree,
+    seed_pedigree,
+    seed_study_parameters,
+    simulate_family_study,
+)

@@ -1,0 +1,933 @@
+r"""Simulation of family studies: SNP genotypes dropped through pedigrees and a trait.
+
+One job: make data sets with a known truth for the kinship mixed model, in the manner of
+SeqSIMLA (the simulator behind the project's seed data). The steps are
+
+1. founder haplotypes with linkage disequilibrium (LD) in blocks of SNPs,
+2. gene dropping through the pedigrees with recombination (Haldane's map function),
+3. a trait ``y = mean + g + s + e``: additive effects of causal SNPs ``g``, a shared
+   environmental effect ``s`` correlated within families, and an individual environmental
+   effect ``e``.
+
+:func:`simulate_family_study` does all three; :func:`seed_study_parameters` holds the
+parameters of the seed's simulation (a preset); :func:`seed_pedigree` and
+:func:`replicate_pedigree` build pedigrees; :func:`shared_env_correlation` shows the
+within-family correlation matrices of the shared environment.
+"""
+from dataclasses import dataclass, field
+from itertools import combinations
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import integrate, stats
+
+__all__ = ["FamilyStudy", "simulate_family_study", "seed_study_parameters", "seed_pedigree",
+           "replicate_pedigree", "shared_env_correlation"]
+
+_PEDIGREE_COLUMNS = ["family", "individual", "father", "mother", "sex"]
+_RELATIONSHIPS = ("spouse", "sibling", "parent_offspring")  # order of assignment
+_MISSING_PARENT = {"0", "", "nan", "NaN", "None", "NA", "<NA>"}
+_PSD_TOL = 1e-10
+
+
+def _show(labels, limit=5):
+    labels = [x.item() if isinstance(x, np.generic) else x for x in labels]
+    shown = ", ".join(repr(x) for x in labels[:limit])
+    return shown + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
+
+
+@dataclass(frozen=True)
+class FamilyStudy:
+    """A simulated family study, as returned by :func:`simulate_family_study`.
+
+    All tables are indexed (or keyed) by the individual IDs of ``pedigree``, in its row order.
+
+    Attributes
+    ----------
+    pedigree : pandas.DataFrame
+        Columns ``family, individual, father, mother, sex`` (strings, except ``sex``: 1 male,
+        2 female). Founders have father and mother ``"0"``.
+    genotypes : pandas.DataFrame
+        Individuals x SNPs, counts (0, 1, 2) of the minor allele (the allele whose population
+        frequency ``maf`` is at most 0.5), dtype int64; columns ``SNP1, SNP2, ...``.
+    phenotype : pandas.Series
+        The trait, named ``"trait"``.
+    snp_map : pandas.DataFrame
+        One row per SNP: ``name, chromosome, cM, bp, block`` (LD block, numbered from 1) and
+        ``maf`` (population frequency of the counted allele).
+    causal : pandas.DataFrame
+        Indexed by causal SNP name: ``fraction`` (of ``total_variance``), ``maf`` and
+        ``effect`` (trait change per copy of the minor allele).
+    components : pandas.DataFrame
+        Per individual: ``genetic``, ``shared_env``, ``individual_env``; the trait is
+        ``mean`` plus their sum.
+    expected_variance : pandas.Series
+        Population variances: one per causal SNP (``effect**2 * 2 maf (1 - maf)``), then
+        ``genetic`` (with the LD between causal SNPs), ``shared_env``, ``individual_env`` and
+        ``total``. See the Notes of :func:`simulate_family_study`.
+    """
+
+    pedigree: pd.DataFrame = field(repr=False)
+    genotypes: pd.DataFrame = field(repr=False)
+    phenotype: pd.Series = field(repr=False)
+    snp_map: pd.DataFrame = field(repr=False)
+    causal: pd.DataFrame = field(repr=False)
+    components: pd.DataFrame = field(repr=False)
+    expected_variance: pd.Series = field(repr=False)
+
+    def __repr__(self):
+        n_fam = self.pedigree["family"].nunique()
+        return (f"FamilyStudy({n_fam} families, {len(self.pedigree)} individuals, "
+                f"{self.genotypes.shape[1]} SNPs, {len(self.causal)} causal)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pedigrees
+# ---------------------------------------------------------------------------------------------
+
+def seed_pedigree():
+    """The 12-member, 3-generation pedigree shared by every family of the seed data.
+
+    Founders 1 (female) and 2 (male) have a daughter 4 and a son 5. Daughter 4 and the
+    married-in founder 3 (male) have sons 7, 8 and a daughter 9; son 5 and the married-in
+    founder 6 (female) have daughters 10, 11 and a son 12. Rows are in the order of the seed's
+    ``seqsimla/data1.ped`` (founders first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``individual, father, mother, sex`` (integers; parents 0 for founders; sex 1
+        male, 2 female), one row per member.
+
+    See Also
+    --------
+    replicate_pedigree : copies of a template pedigree with IDs unique across families.
+
+    Examples
+    --------
+    >>> from statsmodels_kinship.simulate import seed_pedigree
+    >>> seed_pedigree().head(6)
+       individual  father  mother  sex
+    0           1       0       0    2
+    1           2       0       0    1
+    2           3       0       0    1
+    3           6       0       0    2
+    4           4       2       1    2
+    5           5       2       1    1
+    """
+    rows = [(1, 0, 0, 2), (2, 0, 0, 1), (3, 0, 0, 1), (6, 0, 0, 2), (4, 2, 1, 2), (5, 2, 1, 1),
+            (7, 3, 4, 1), (8, 3, 4, 1), (9, 3, 4, 2), (10, 5, 6, 2), (11, 5, 6, 2),
+            (12, 5, 6, 1)]
+    return pd.DataFrame(rows, columns=["individual", "father", "mother", "sex"])
+
+
+def replicate_pedigree(template, n_families):
+    """Stack ``n_families`` copies of a one-family pedigree with IDs unique across families.
+
+    Parameters
+    ----------
+    template : pandas.DataFrame
+        Columns ``individual, father, mother, sex`` of one family (a ``family`` column, if
+        any, is ignored); founders' parents are 0 (or ``"0"``).
+    n_families : int
+        Number of copies.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``family, individual, father, mother, sex``. Families are ``F001, F002, ...``
+        (at least 3 digits); individual ``i`` of family ``F001`` is ``F001_i`` with ``i``
+        zero-padded to a common width (``F001_01``); founders' parents are ``"0"``.
+
+    Examples
+    --------
+    >>> from statsmodels_kinship.simulate import replicate_pedigree, seed_pedigree
+    >>> replicate_pedigree(seed_pedigree(), 2).iloc[[4, 16]]
+       family individual   father   mother  sex
+    4    F001    F001_04  F001_02  F001_01    2
+    16   F002    F002_04  F002_02  F002_01    2
+    """
+    if not isinstance(n_families, Integral) or n_families < 1:
+        raise ValueError(f"n_families must be a positive integer, got {n_families!r}")
+    missing = [c for c in _PEDIGREE_COLUMNS[1:] if c not in template.columns]
+    if missing:
+        raise ValueError(f"template pedigree lacks the columns {missing}")
+    ind = _id_strings(template["individual"])
+    width = max(len(s) for s in ind)
+    local = {s: s.zfill(width) for s in ind}
+    fam_width = max(3, len(str(n_families)))
+    frames = []
+    for f in range(1, n_families + 1):
+        fam = f"F{f:0{fam_width}d}"
+
+        def label(s, fam=fam):
+            return "0" if s in _MISSING_PARENT else f"{fam}_{local.get(s, s)}"
+
+        frames.append(pd.DataFrame({
+            "family": fam,
+            "individual": [label(s) for s in ind],
+            "father": [label(s) for s in _id_strings(template["father"])],
+            "mother": [label(s) for s in _id_strings(template["mother"])],
+            "sex": template["sex"].to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _id_strings(values):
+    """IDs as strings; integer-valued floats (ints with NaN read by pandas) lose their '.0'."""
+    s = pd.Series(values)
+    if s.dtype.kind == "f":
+        finite = s.dropna()
+        if (finite == np.round(finite)).all():
+            s = s.astype("Int64")
+    return [("0" if pd.isna(v) else str(v)) for v in s]
+
+
+@dataclass(frozen=True)
+class _Pedigree:
+    ids: np.ndarray          # str, unique
+    family: np.ndarray       # str
+    father: np.ndarray       # row of the father, -1 for founders
+    mother: np.ndarray
+    sex: np.ndarray          # 1 male, 2 female
+    depth: np.ndarray        # 0 for founders, 1 + max(parents' depths) otherwise
+
+
+def _check_pedigree(pedigree):
+    """Validate a pedigree DataFrame and return it as arrays of row numbers."""
+    if not isinstance(pedigree, pd.DataFrame):
+        raise ValueError(f"pedigree must be a pandas DataFrame with columns {_PEDIGREE_COLUMNS}"
+                         f", got {type(pedigree).__name__}")
+    missing = [c for c in _PEDIGREE_COLUMNS if c not in pedigree.columns]
+    if missing:
+        raise ValueError(f"pedigree lacks the columns {missing}")
+    if len(pedigree) == 0:
+        raise ValueError("pedigree has no rows")
+    ids = np.array(_id_strings(pedigree["individual"]), dtype=object)
+    family = np.array(_id_strings(pedigree["family"]), dtype=object)
+    bad = [i for i in ids if i in _MISSING_PARENT]
+    if bad:
+        raise ValueError(f"individual IDs must not be missing or '0': {_show(bad)}")
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique()
+    if len(dup):
+        raise ValueError(f"individual IDs must be unique across the whole pedigree (not only "
+                         f"within families); duplicated: {_show(dup)}")
+    sex = pd.to_numeric(pedigree["sex"], errors="coerce").to_numpy()
+    bad = ~np.isin(sex, [1, 2])
+    if bad.any():
+        raise ValueError(f"sex must be 1 (male) or 2 (female); individuals "
+                         f"{_show(ids[bad])} have {_show(pedigree['sex'].to_numpy()[bad])}")
+    row = {s: i for i, s in enumerate(ids)}
+    parents = {}
+    for col in ("father", "mother"):
+        labels = _id_strings(pedigree[col])
+        known = np.array([s in _MISSING_PARENT for s in labels])
+        absent = [(i, s) for i, s, k in zip(ids, labels, known) if not k and s not in row]
+        if absent:
+            raise ValueError(f"{len(absent)} {col}s are not in the pedigree (give them their own "
+                             f"rows, as founders if unknown): "
+                             + ", ".join(f"{s!r} ({col} of {i!r})" for i, s in absent[:5]))
+        parents[col] = np.array([-1 if k else row[s] for s, k in zip(labels, known)])
+    father, mother = parents["father"], parents["mother"]
+    one = (father < 0) != (mother < 0)
+    if one.any():
+        raise ValueError(f"individuals {_show(ids[one])} have one parent only; give both "
+                         "parents or neither (add the unknown parent as a founder)")
+    nonf = np.flatnonzero(father >= 0)
+    for col, idx, want, word in (("father", father, 1, "male"), ("mother", mother, 2, "female")):
+        bad = nonf[sex[idx[nonf]] != want]
+        if len(bad):
+            raise ValueError(f"a {col} must be {word} (sex {want}): {_show(ids[idx[bad]])} "
+                             f"({col} of {_show(ids[bad])})")
+        bad = nonf[family[idx[nonf]] != family[nonf]]
+        if len(bad):
+            raise ValueError(f"parents must be in their child's family: {col} "
+                             f"{_show(ids[idx[bad]])} of {_show(ids[bad])}")
+    depth = np.where(father < 0, 0, -1)
+    while (depth < 0).any():
+        todo = np.flatnonzero(depth < 0)
+        ready = todo[(depth[father[todo]] >= 0) & (depth[mother[todo]] >= 0)]
+        if len(ready) == 0:
+            raise ValueError(f"the pedigree has a cycle (individuals who are their own "
+                             f"ancestors): {_show(ids[todo])}")
+        depth[ready] = 1 + np.maximum(depth[father[ready]], depth[mother[ready]])
+    return _Pedigree(ids=ids, family=family, father=father, mother=mother, sex=sex.astype(int),
+                     depth=depth)
+
+
+# ---------------------------------------------------------------------------------------------
+# Genotypes
+# ---------------------------------------------------------------------------------------------
+
+def _snp_map(n_snps, cm, cm_spacing, chromosome, block_size):
+    """The SNP map, block starts and recombination fractions between adjacent SNPs."""
+    if chromosome is None:
+        chrom = np.ones(n_snps, dtype=int)
+    else:
+        chrom = np.asarray(chromosome)
+        if chrom.shape != (n_snps,):
+            raise ValueError(f"chromosome must have one entry per SNP ({n_snps}), got shape "
+                             f"{chrom.shape}")
+    change = np.r_[True, chrom[1:] != chrom[:-1]]
+    runs = chrom[change]
+    if len(set(runs.tolist())) != len(runs):
+        raise ValueError("SNPs must be ordered by chromosome (each chromosome in one run); "
+                         f"the chromosome sequence goes {_show(runs, 10)}")
+    start = np.flatnonzero(change)
+    within = np.arange(n_snps) - np.repeat(start, np.diff(np.r_[start, n_snps]))
+    if cm is None:
+        if not isinstance(cm_spacing, Real) or not np.isfinite(cm_spacing) or cm_spacing < 0:
+            raise ValueError(f"cm_spacing must be a finite number >= 0, got {cm_spacing!r}")
+        pos = cm_spacing * (within + 1.0)
+    else:
+        pos = np.asarray(cm, dtype=float)
+        if pos.shape != (n_snps,):
+            raise ValueError(f"cm must have one position per SNP ({n_snps}), got shape "
+                             f"{pos.shape}")
+        if not np.isfinite(pos).all() or (pos < 0).any():
+            raise ValueError("cm positions must be finite and >= 0")
+        step = np.diff(pos)[~change[1:]]
+        if (step < 0).any():
+            raise ValueError("cm positions must be nondecreasing within each chromosome")
+    dist = np.diff(pos)
+    rec = np.where(change[1:], 0.5, 0.5 * (1.0 - np.exp(-2.0 * np.abs(dist) / 100.0)))
+    block_start = change | (within % block_size == 0)
+    snp_map = pd.DataFrame({
+        "name": [f"SNP{j + 1}" for j in range(n_snps)],
+        "chromosome": chrom,
+        "cM": pos,
+        "bp": np.round(pos * 1e6).astype(np.int64),  # 1 cM per Mb
+        "block": np.cumsum(block_start),
+    })
+    return snp_map, block_start, rec
+
+
+def _allele_freq(rng, names, maf_range, allele_freq):
+    """Population frequencies of the minor alleles: uniform on maf_range, then overrides."""
+    lo, hi = _pair(maf_range, "maf_range")
+    if not 0 < lo <= hi <= 0.5:
+        raise ValueError(f"maf_range must satisfy 0 < low <= high <= 0.5, got {maf_range!r}")
+    maf = rng.uniform(lo, hi, size=len(names))  # always drawn: overrides keep the stream
+    if allele_freq is not None:
+        if isinstance(allele_freq, dict):
+            pos = {n: j for j, n in enumerate(names)}
+            unknown = [k for k in allele_freq if k not in pos]
+            if unknown:
+                raise ValueError(f"allele_freq names unknown SNPs {_show(unknown)}; SNPs are "
+                                 f"named SNP1..SNP{len(names)}")
+            for k, v in allele_freq.items():
+                maf[pos[k]] = v
+        else:
+            given = np.asarray(allele_freq, dtype=float)
+            if given.shape != maf.shape:
+                raise ValueError(f"allele_freq must be a dict or have one value per SNP "
+                                 f"({len(names)}), got shape {given.shape}")
+            maf = given.copy()
+        bad = ~((maf > 0) & (maf <= 0.5))
+        if bad.any():
+            raise ValueError(f"allele frequencies (of the minor allele) must be in (0, 0.5]; "
+                             f"{_show(np.asarray(names)[bad])} have {_show(maf[bad])}")
+    return maf
+
+
+def _pair(value, name):
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
+    return lo, hi
+
+
+def _founder_haplotypes(rng, n_haplotypes, maf, orientation, block_start, ld_rho):
+    """Founder haplotypes (0/1, 1 = minor allele) from a thresholded Gaussian AR(1) chain.
+
+    Within a block the latent ``z_j = rho z_{j-1} + sqrt(1 - rho^2) e_j``; blocks are
+    independent. The minor allele is carried where ``orientation_j * z_j < Phi^{-1}(maf_j)``.
+    """
+    threshold = stats.norm.ppf(maf)
+    c = np.sqrt(1.0 - ld_rho ** 2)
+    out = np.empty((n_haplotypes, len(maf)), dtype=np.uint8)
+    for rows in _chunks(n_haplotypes, len(maf)):
+        e = rng.standard_normal((len(rows), len(maf)))
+        z = np.empty_like(e)
+        for j in range(len(maf)):
+            z[:, j] = e[:, j] if block_start[j] else ld_rho * z[:, j - 1] + c * e[:, j]
+        out[rows] = orientation * z < threshold
+    return out
+
+
+def _chunks(n_rows, n_snps, cells=1 << 22):
+    """Row numbers in runs of at most ``cells / n_snps``, to bound the memory of draws."""
+    step = max(1, cells // max(n_snps, 1))
+    return [np.arange(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
+
+
+def _gametes(rng, parents, rec):
+    """One gamete from each parent (rows of ``parents``, shape (m, 2, n_snps)).
+
+    The first SNP comes from a random haplotype; between SNPs j and j + 1 the gamete
+    switches haplotype with probability ``rec[j]`` (no interference).
+    """
+    m, _, n_snps = parents.shape
+    first = rng.integers(0, 2, size=m)
+    switch = rng.random((m, n_snps - 1)) < rec
+    phase = (first[:, None] + np.cumsum(np.c_[np.zeros((m, 1), int), switch], axis=1)) % 2
+    return np.take_along_axis(parents, phase[:, None, :], axis=1)[:, 0, :]
+
+
+def _drop_genes(rng, ped, founder_haps, rec):
+    """Haplotypes (n, 2, n_snps) of everyone: founders given, the others by gene dropping."""
+    n = len(ped.ids)
+    haps = np.empty((n,) + founder_haps.shape[1:], dtype=np.uint8)
+    haps[ped.depth == 0] = founder_haps
+    for d in range(1, ped.depth.max() + 1):
+        for rows in _chunks(int((ped.depth == d).sum()), haps.shape[2]):
+            kids = np.flatnonzero(ped.depth == d)[rows]
+            haps[kids, 0] = _gametes(rng, haps[ped.father[kids]], rec)  # paternal haplotype
+            haps[kids, 1] = _gametes(rng, haps[ped.mother[kids]], rec)  # maternal haplotype
+    return haps
+
+
+def _haplotype_ld(p1, p2, rho):
+    """Population LD ``D = P(both minor) - p1 p2`` of two thresholded normals with corr rho.
+
+    Plackett's identity ``d Phi_2(a, b; r) / dr = phi_2(a, b; r)`` gives
+    ``D = int_0^rho phi_2(a, b; r) dr`` with ``a, b = Phi^{-1}(p1), Phi^{-1}(p2)``.
+    """
+    if rho == 0:
+        return 0.0
+    if abs(rho) >= 1:
+        both = min(p1, p2) if rho > 0 else max(0.0, p1 + p2 - 1.0)
+        return both - p1 * p2
+    a, b = stats.norm.ppf(p1), stats.norm.ppf(p2)
+
+    def density(r):
+        s = 1.0 - r * r
+        return np.exp(-(a * a - 2.0 * r * a * b + b * b) / (2.0 * s)) / (2 * np.pi * np.sqrt(s))
+
+    return integrate.quad(density, 0.0, rho, epsabs=1e-13, epsrel=1e-10)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared environment
+# ---------------------------------------------------------------------------------------------
+
+def _relationship_pairs(ped):
+    """Pairs of rows (i, j, kind) for spouses, full siblings and parent-offspring."""
+    kids = np.flatnonzero(ped.father >= 0)
+    pairs = {k: [] for k in _RELATIONSHIPS}
+    sibships = pd.Series(kids).groupby([ped.father[kids], ped.mother[kids]], sort=False)
+    for (f, m), members in sibships:
+        pairs["spouse"].append((f, m))
+        pairs["sibling"].extend(combinations(members.to_numpy(), 2))
+    pairs["parent_offspring"] = ([(k, ped.father[k]) for k in kids]
+                                 + [(k, ped.mother[k]) for k in kids])
+    return pairs
+
+
+def _check_corr(shared_env_corr):
+    """Validated shared-environment correlations, missing relationships 0."""
+    corr = {k: 0.0 for k in _RELATIONSHIPS}
+    if not isinstance(shared_env_corr, dict):
+        raise ValueError(f"shared_env_corr must be a dict with keys {list(_RELATIONSHIPS)}, "
+                         f"got {shared_env_corr!r}")
+    unknown = [k for k in shared_env_corr if k not in corr]
+    if unknown:
+        raise ValueError(f"shared_env_corr has unknown keys {_show(unknown)}; use "
+                         f"{list(_RELATIONSHIPS)}")
+    for k, v in shared_env_corr.items():
+        if not isinstance(v, Real) or not -1 <= v <= 1:
+            raise ValueError(f"shared_env_corr[{k!r}] must be a correlation in [-1, 1], "
+                             f"got {v!r}")
+        corr[k] = float(v)
+    return corr
+
+
+def _nearest_correlation(a, tol=1e-14, maxit=10000):
+    """Nearest correlation matrix in Frobenius norm (Higham 2002).
+
+    Alternating projections onto the positive semidefinite matrices and onto the matrices
+    with unit diagonal, with Dykstra's correction; a last eigenvalue clipping and rescaling
+    makes the result exactly positive semidefinite with unit diagonal.
+    """
+    y = a.copy()
+    ds = np.zeros_like(a)
+    for _ in range(maxit):
+        r = y - ds
+        w, u = np.linalg.eigh(r)
+        x = (u * np.clip(w, 0.0, None)) @ u.T
+        ds = x - r
+        y_new = x.copy()
+        np.fill_diagonal(y_new, 1.0)
+        done = np.linalg.norm(y_new - y) <= tol * np.linalg.norm(y)
+        y = y_new
+        if done:
+            break
+    w, u = np.linalg.eigh(y)
+    x = (u * np.clip(w, 0.0, None)) @ u.T
+    d = 1.0 / np.sqrt(np.diag(x))
+    x = x * d[:, None] * d[None, :]
+    return (x + x.T) / 2
+
+
+def _family_correlations(ped, corr, nonpsd):
+    """Shared-environment correlation matrices of the families, grouped by family size.
+
+    Yields ``(rows, mats, which, names)`` per family size s: ``rows`` (n_fam, s) are
+    pedigree rows of each family's members, ``mats`` (n_distinct, s, s) the distinct
+    correlation matrices (already replaced by their nearest correlation matrix where
+    ``nonpsd="nearest"``), ``which`` (n_fam,) the matrix of each family, and ``names`` the
+    family labels.
+    """
+    code, fam_names = pd.factorize(ped.family, sort=False)
+    order = np.argsort(code, kind="stable")
+    size = np.bincount(code)
+    first = np.r_[0, np.cumsum(size)[:-1]]
+    pos = np.empty(len(code), dtype=int)
+    pos[order] = np.arange(len(code)) - np.repeat(first, size)
+    pairs = _relationship_pairs(ped)
+    for s in np.unique(size):
+        fams = np.flatnonzero(size == s)
+        slot = np.full(len(size), -1)
+        slot[fams] = np.arange(len(fams))
+        R = np.tile(np.eye(s), (len(fams), 1, 1))
+        for kind in _RELATIONSHIPS:
+            if pairs[kind]:
+                i, j = np.asarray(pairs[kind]).T
+                keep = slot[code[i]] >= 0
+                g, pi, pj = slot[code[i[keep]]], pos[i[keep]], pos[j[keep]]
+                R[g, pi, pj] = R[g, pj, pi] = corr[kind]
+        mats, which = np.unique(R.reshape(len(fams), -1), axis=0, return_inverse=True)
+        mats, which = mats.reshape(-1, s, s), which.reshape(-1)
+        smallest = np.linalg.eigvalsh(mats)[:, 0]
+        bad = np.flatnonzero(smallest < -_PSD_TOL)
+        if len(bad) and nonpsd == "raise":
+            worst = bad[np.argmin(smallest[bad])]
+            n_bad = int(np.isin(which, bad).sum())
+            example = fam_names[fams[np.flatnonzero(which == worst)[0]]]
+            raise ValueError(
+                f"the shared-environment correlation matrix is not positive semidefinite for "
+                f"{n_bad} families of {s} members, e.g. family {example!r} (smallest "
+                f"eigenvalue {smallest[worst]:.3g}): the correlations spouse={corr['spouse']}, "
+                f"sibling={corr['sibling']}, parent_offspring={corr['parent_offspring']} are "
+                "incompatible with this pedigree; lower them, or pass nonpsd='nearest' to use "
+                "the nearest correlation matrix instead")
+        for b in bad:
+            mats[b] = _nearest_correlation(mats[b])
+        rows = np.empty((len(fams), s), dtype=int)
+        mine = np.flatnonzero(slot[code] >= 0)
+        rows[slot[code[mine]], pos[mine]] = mine
+        yield rows, mats, which, fam_names[fams]
+
+
+def _shared_env(rng, ped, corr, nonpsd):
+    """Unit-variance shared environment: N(0, R_f) within family f, independent families.
+
+    Sampled with the symmetric square root of ``R_f`` (unique, so the draw does not depend on
+    how LAPACK signs eigenvectors).
+    """
+    z = rng.standard_normal(len(ped.ids))
+    out = np.empty(len(ped.ids))
+    for rows, mats, which, _ in _family_correlations(ped, corr, nonpsd):
+        w, u = np.linalg.eigh(mats)
+        root = (u * np.sqrt(np.clip(w, 0.0, None))[:, None, :]) @ u.transpose(0, 2, 1)
+        out[rows] = np.einsum("fij,fj->fi", root[which], z[rows])
+    return out
+
+
+def shared_env_correlation(pedigree, shared_env_corr, nonpsd="raise"):
+    """Correlation matrices of the shared environment that the simulator uses, per family.
+
+    Parameters
+    ----------
+    pedigree : pandas.DataFrame
+        As in :func:`simulate_family_study`.
+    shared_env_corr : dict
+        Correlations ``"spouse"`` (the two parents of a child), ``"parent_offspring"`` and
+        ``"sibling"`` (full siblings); a missing key means 0. All other pairs (e.g.
+        grandparent-grandchild, in-laws, cousins, half-siblings) have correlation 0. A pair
+        in two relationships (possible only in consanguineous pedigrees) gets the later of
+        spouse, sibling, parent-offspring.
+    nonpsd : {"raise", "nearest"}
+        What to do when a family's matrix is not positive semidefinite (smallest eigenvalue
+        below -1e-10): raise a ValueError, or replace it by the nearest correlation matrix in
+        Frobenius norm [Higham2002]_, which changes the requested correlations as little as
+        possible and may give small nonzero correlations to other pairs.
+
+    Returns
+    -------
+    dict
+        ``{family: DataFrame}``, each square and labelled by the family's individual IDs (in
+        pedigree order).
+
+    References
+    ----------
+    .. [Higham2002] Higham, N. J. (2002). Computing the nearest correlation matrix - a
+       problem from finance. IMA Journal of Numerical Analysis 22(3), 329-343.
+
+    Examples
+    --------
+    The seed's correlations are not positive semidefinite for the seed's pedigree; the
+    nearest correlation matrix lowers the spouse correlation of the married-in founders and
+    the sibling correlation of the second generation a little:
+
+    >>> from statsmodels_kinship.simulate import (replicate_pedigree, seed_pedigree,
+    ...                                           shared_env_correlation)
+    >>> ped = replicate_pedigree(seed_pedigree(), 1)
+    >>> corr = {"spouse": 0.8, "parent_offspring": 0.5, "sibling": 0.5}
+    >>> R = shared_env_correlation(ped, corr, nonpsd="nearest")["F001"]
+    >>> R.loc[["F001_02", "F001_03", "F001_05"], ["F001_01", "F001_04"]].round(2)
+             F001_01  F001_04
+    F001_02      0.8     0.50
+    F001_03      0.0     0.77
+    F001_05      0.5     0.44
+    """
+    if nonpsd not in ("raise", "nearest"):
+        raise ValueError(f"nonpsd must be 'raise' or 'nearest', got {nonpsd!r}")
+    ped = _check_pedigree(pedigree)
+    corr = _check_corr(shared_env_corr)
+    out = {}
+    for rows, mats, which, names in _family_correlations(ped, corr, nonpsd):
+        for r, m, name in zip(rows, which, names):
+            ids = ped.ids[r].astype(str)
+            out[name] = pd.DataFrame(mats[m], index=ids, columns=ids)
+    return {name: out[name] for name in pd.unique(ped.family)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The simulator
+# ---------------------------------------------------------------------------------------------
+
+def _check_fraction(value, name):
+    if not isinstance(value, Real) or not np.isfinite(value) or value < 0 or value > 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
+                          maf_range=(0.05, 0.5), allele_freq=None, cm=None, cm_spacing=0.1,
+                          chromosome=None, mean=0.0, total_variance=1.0, causal=None,
+                          shared_env_fraction=0.0, shared_env_corr=None, nonpsd="raise",
+                          seed=None):
+    r"""Simulate SNP genotypes and a quantitative trait for families with known pedigrees.
+
+    Parameters
+    ----------
+    pedigree : pandas.DataFrame
+        Columns ``family, individual, father, mother, sex``. Individual IDs must be unique
+        across the whole table (see :func:`replicate_pedigree`); founders have father and
+        mother 0 (or ``"0"``, empty, NaN); every other individual has both parents in the
+        pedigree, in the same family, the father male (sex 1) and the mother female (sex 2).
+        Rows may be in any order.
+    n_snps : int
+        Number of SNPs, named ``SNP1 .. SNP<n_snps>``.
+    block_size : int
+        SNPs per LD block (a block also ends where the chromosome changes). SNPs in different
+        blocks are in linkage equilibrium in the founders.
+    ld_rho : float in [0, 1]
+        Correlation of the latent Gaussian chain between adjacent SNPs of a block (see Notes).
+        0 gives linkage equilibrium.
+    maf_range : (float, float)
+        Minor-allele frequencies are drawn uniformly from this range, ``0 < low <= high <=
+        0.5``.
+    allele_freq : dict or array_like, optional
+        Frequencies that replace the drawn ones: a dict ``{snp_name: maf}`` for some SNPs or
+        one value per SNP; each in (0, 0.5].
+    cm : array_like, optional
+        Genetic positions (centimorgans) of the SNPs, nondecreasing within a chromosome.
+        Default: ``cm_spacing, 2 cm_spacing, ...`` on each chromosome.
+    cm_spacing : float
+        Distance between adjacent SNPs when ``cm`` is not given.
+    chromosome : array_like, optional
+        Chromosome of each SNP (each chromosome in one run). Default: all on chromosome 1.
+    mean : float
+        Population mean of the trait.
+    total_variance : float
+        Variance of the trait the fractions refer to; must be > 0.
+    causal : dict, optional
+        ``{snp_name: fraction}``: the causal SNPs and the fraction of ``total_variance`` that
+        each explains (see Notes). Default: no causal SNPs.
+    shared_env_fraction : float
+        Fraction of ``total_variance`` due to the shared environment.
+    shared_env_corr : dict, optional
+        Correlations of the shared environment between relatives, keys ``"spouse"`` (the two
+        parents of a child), ``"parent_offspring"`` and ``"sibling"`` (full siblings); a
+        missing key means 0. Required when ``shared_env_fraction > 0``. All other pairs have
+        correlation 0 (see :func:`shared_env_correlation`).
+    nonpsd : {"raise", "nearest"}
+        What to do when a family's shared-environment correlation matrix is not positive
+        semidefinite: raise a ValueError, or use the nearest correlation matrix [Higham2002]_.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Passed to :func:`numpy.random.default_rng`. The same seed and arguments give the same
+        study.
+
+    Returns
+    -------
+    FamilyStudy
+        Pedigree, genotypes, phenotype, SNP map, causal SNPs with effects, the per-individual
+        components and their expected variances.
+
+    Raises
+    ------
+    ValueError
+        On an invalid pedigree (missing columns or parents, duplicated IDs, one parent only,
+        parent of the wrong sex or family, cycles), fractions outside [0, 1] or summing to
+        more than 1, unknown causal SNP names, a variance <= 0, or shared-environment
+        correlations that give a matrix that is not positive semidefinite.
+
+    Notes
+    -----
+    The design follows SeqSIMLA [Chung2015]_ (causal variants with stated variance fractions,
+    shared environment with relationship-specific correlations); the haplotype model does not.
+
+    **Founders.** Each founder haplotype is drawn independently (Hardy-Weinberg equilibrium).
+    Within a block a latent Gaussian AR(1) chain ``z_1 = e_1``, ``z_j = rho z_{j-1} +
+    sqrt(1 - rho^2) e_j`` is thresholded: the haplotype carries the minor allele of SNP j
+    where ``o_j z_j < Phi^{-1}(maf_j)``, so that its frequency is exactly ``maf_j``
+    [Emrich1991]_. The orientations ``o_j = +-1`` are fair coins, so the minor alleles of two
+    SNPs in LD are positively or negatively associated. The population LD of two SNPs is
+    ``D = int_0^{o_j o_k rho^|j-k|} phi_2(Phi^{-1}(maf_j), Phi^{-1}(maf_k); r) dr``
+    [Plackett1954]_.
+
+    **Gene dropping.** Parents are simulated before their children [MacCluer1986]_. A gamete
+    starts on a random parental haplotype and switches between adjacent SNPs with the
+    Haldane recombination fraction ``(1 - exp(-2 d / 100)) / 2`` (``d`` in cM) [Haldane1919]_,
+    and with 1/2 between chromosomes. The map's ``bp`` column is ``cM`` at 1 cM per Mb.
+
+    **Trait.** With ``G_k`` the minor-allele count of causal SNP k,
+
+    .. math::
+
+        y = \mu + \sum_k b_k (G_k - 2 p_k) + s + e, \qquad
+        b_k = \sqrt{h_k V / (2 p_k (1 - p_k))},
+
+    so that SNP k alone has variance ``h_k V`` in every non-inbred individual (``p_k`` is the
+    population frequency, not the sample's; inbreeding F multiplies it by 1 + F). Effects are
+    positive per minor allele. ``s = sqrt(c V) u`` with ``u ~ N(0, R_f)`` within family f
+    (see ``shared_env_corr``; all other pairs, e.g. grandparent-grandchild or in-laws, have
+    correlation 0) and ``e ~ N(0, (1 - sum h_k - c) V)`` independent. Pairwise correlations
+    can be incompatible: ``R_f`` is then not positive semidefinite (the seed's spouse 0.8,
+    parent-offspring 0.5 and sibling 0.5 are, for the seed's pedigree). Nothing is adjusted
+    silently: by default this raises a ValueError; ``nonpsd="nearest"`` replaces ``R_f`` by
+    the nearest correlation matrix [Higham2002]_, whose entries
+    :func:`shared_env_correlation` returns.
+
+    In expectation the fractions are exact for each causal SNP, for the shared and for the
+    individual environment. Causal SNPs in LD add covariances ``2 b_j b_k D_jk`` to the
+    genetic variance, so that it is not ``sum h_k V``: ``expected_variance["genetic"]`` and
+    ``["total"]`` include them, computed with the founders' LD (in descendants LD shrinks by
+    ``1 - theta`` per meiosis, negligible within a block unless ``cm_spacing`` is large).
+    Place causal SNPs in different blocks for a total variance of exactly ``V``.
+
+    The random stream is consumed in a fixed order (frequencies, orientations, founders,
+    gametes generation by generation, shared then individual environment), so trait
+    parameters do not change the genotypes drawn with a seed.
+
+    References
+    ----------
+    .. [Emrich1991] Emrich, L. J., Piedmonte, M. R. (1991). A method for generating
+       high-dimensional multivariate binary variates. The American Statistician 45(4),
+       302-304.
+    .. [Plackett1954] Plackett, R. L. (1954). A reduction formula for normal multivariate
+       integrals. Biometrika 41(3/4), 351-360.
+    .. [MacCluer1986] MacCluer, J. W., VandeBerg, J. L., Read, B., Ryder, O. A. (1986).
+       Pedigree analysis by computer simulation. Zoo Biology 5(2), 147-160.
+    .. [Haldane1919] Haldane, J. B. S. (1919). The combination of linkage values and the
+       calculation of distances between the loci of linked factors. Journal of Genetics 8,
+       299-309.
+    .. [Higham2002] Higham, N. J. (2002). Computing the nearest correlation matrix - a
+       problem from finance. IMA Journal of Numerical Analysis 22(3), 329-343.
+    .. [Chung2015] Chung, R.-H., Tsai, W.-Y., Hsieh, C.-H., Hung, K.-Y., Hsiung, C. A.,
+       Hauser, E. R. (2015). SeqSIMLA2: simulating correlated quantitative traits accounting
+       for shared environmental effects in user-specified pedigree structure. Genetic
+       Epidemiology 39(1), 20-24.
+
+    Examples
+    --------
+    The seed study (100 families of 12, 130 SNPs):
+
+    >>> from statsmodels_kinship.simulate import seed_study_parameters, simulate_family_study
+    >>> study = simulate_family_study(**seed_study_parameters(), seed=1)
+    >>> study
+    FamilyStudy(100 families, 1200 individuals, 130 SNPs, 4 causal)
+    >>> study.genotypes.iloc[:3, :5].shape, study.phenotype.name
+    ((3, 5), 'trait')
+    >>> study.causal.round(3)
+           fraction    maf  effect
+    SNP1        0.1  0.072   0.865
+    SNP3        0.2  0.419   0.641
+    SNP5        0.2  0.058   1.353
+    SNP11       0.1  0.124   0.678
+    >>> parts = study.components.sum(axis=1) + 10.0
+    >>> bool(abs(parts - study.phenotype).max() < 1e-12)
+    True
+
+    A small custom study: 50 nuclear families with two children.
+
+    >>> import pandas as pd
+    >>> from statsmodels_kinship.simulate import replicate_pedigree
+    >>> nuclear = pd.DataFrame({"individual": [1, 2, 3, 4], "father": [0, 0, 1, 1],
+    ...                         "mother": [0, 0, 2, 2], "sex": [1, 2, 1, 2]})
+    >>> small = simulate_family_study(replicate_pedigree(nuclear, 50), n_snps=20,
+    ...                               causal={"SNP4": 0.3}, shared_env_fraction=0.2,
+    ...                               shared_env_corr={"sibling": 0.5}, seed=0)
+    >>> small.genotypes.shape
+    (200, 20)
+    """
+    ped = _check_pedigree(pedigree)
+    if not isinstance(n_snps, Integral) or n_snps < 1:
+        raise ValueError(f"n_snps must be a positive integer, got {n_snps!r}")
+    if not isinstance(block_size, Integral) or block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    if not isinstance(ld_rho, Real) or not 0 <= ld_rho <= 1:
+        raise ValueError(f"ld_rho must be in [0, 1], got {ld_rho!r}")
+    if not isinstance(mean, Real) or not np.isfinite(mean):
+        raise ValueError(f"mean must be a finite number, got {mean!r}")
+    if not isinstance(total_variance, Real) or not np.isfinite(total_variance) \
+            or total_variance <= 0:
+        raise ValueError(f"total_variance must be a finite number > 0, got {total_variance!r}")
+    names = [f"SNP{j + 1}" for j in range(n_snps)]
+    causal = dict(causal or {})
+    unknown = [k for k in causal if k not in set(names)]
+    if unknown:
+        raise ValueError(f"unknown causal SNPs {_show(unknown)}; SNPs are named "
+                         f"SNP1..SNP{n_snps}")
+    fractions = {k: _check_fraction(v, f"the variance fraction of causal SNP {k}")
+                 for k, v in causal.items()}
+    c_frac = _check_fraction(shared_env_fraction, "shared_env_fraction")
+    used = sum(fractions.values()) + c_frac
+    if used > 1 + 1e-12:
+        raise ValueError(f"the causal SNPs ({sum(fractions.values()):.6g}) and the shared "
+                         f"environment ({c_frac:.6g}) explain {used:.6g} > 1 of the variance; "
+                         "the individual environment takes the rest, which must be >= 0")
+    e_frac = max(0.0, 1.0 - used)
+    if shared_env_corr is None:
+        if c_frac > 0:
+            raise ValueError("shared_env_corr (a dict with keys 'spouse', 'parent_offspring', "
+                             "'sibling') is required when shared_env_fraction > 0")
+        shared_env_corr = {}
+    corr = _check_corr(shared_env_corr)
+    if nonpsd not in ("raise", "nearest"):
+        raise ValueError(f"nonpsd must be 'raise' or 'nearest', got {nonpsd!r}")
+
+    snp_map, block_start, rec = _snp_map(n_snps, cm, cm_spacing, chromosome, block_size)
+    rng = np.random.default_rng(seed)
+    maf = _allele_freq(rng, names, maf_range, allele_freq)
+    orientation = 1 - 2 * rng.integers(0, 2, size=n_snps)
+    snp_map["maf"] = maf
+
+    n_founders = int((ped.depth == 0).sum())
+    founders = _founder_haplotypes(rng, 2 * n_founders, maf, orientation, block_start,
+                                   float(ld_rho)).reshape(n_founders, 2, n_snps)
+    haps = _drop_genes(rng, ped, founders, rec)
+    geno = haps.sum(axis=1, dtype=np.int64)
+
+    V = float(total_variance)
+    cidx = np.array([names.index(k) for k in fractions], dtype=int)
+    h = np.array(list(fractions.values()))
+    p = maf[cidx]
+    effect = np.sqrt(h * V / (2 * p * (1 - p)))
+    genetic = (geno[:, cidx] - 2 * p) @ effect if len(cidx) else np.zeros(len(ped.ids))
+    shared = np.sqrt(c_frac * V) * _shared_env(rng, ped, corr, nonpsd)
+    individual = np.sqrt(e_frac * V) * rng.standard_normal(len(ped.ids))
+
+    cov = np.diag(2 * p * (1 - p))
+    blocks = snp_map["block"].to_numpy()
+    for a, b in combinations(range(len(cidx)), 2):
+        j, k = cidx[a], cidx[b]
+        if blocks[j] == blocks[k]:
+            r = orientation[j] * orientation[k] * float(ld_rho) ** abs(k - j)
+            cov[a, b] = cov[b, a] = 2 * _haplotype_ld(maf[j], maf[k], r)
+    var_g = float(effect @ cov @ effect)
+    causal_names = list(fractions)
+    expected = pd.Series(list(effect ** 2 * np.diag(cov)) + [var_g, c_frac * V, e_frac * V,
+                                                            var_g + (c_frac + e_frac) * V],
+                         index=causal_names + ["genetic", "shared_env", "individual_env",
+                                               "total"], name="variance")
+
+    index = pd.Index(ped.ids.astype(str), name="individual")
+    label = np.append(ped.ids.astype(str), "0")
+    return FamilyStudy(
+        pedigree=pd.DataFrame({"family": ped.family.astype(str), "individual": index.to_numpy(),
+                               "father": label[ped.father], "mother": label[ped.mother],
+                               "sex": ped.sex}),
+        genotypes=pd.DataFrame(geno, index=index, columns=pd.Index(names, name="snp")),
+        phenotype=pd.Series(mean + genetic + shared + individual, index=index, name="trait"),
+        snp_map=snp_map,
+        causal=pd.DataFrame({"fraction": h, "maf": p, "effect": effect},
+                            index=causal_names),
+        components=pd.DataFrame({"genetic": genetic, "shared_env": shared,
+                                 "individual_env": individual}, index=index),
+        expected_variance=expected,
+    )
+
+
+def seed_study_parameters(n_families=100):
+    """Keyword arguments of :func:`simulate_family_study` for the seed's simulation.
+
+    The seed data were simulated with SeqSIMLA [Chung2015]_; this preset reproduces its
+    design, not its numbers (SeqSIMLA took haplotypes from a coalescent simulation with
+    cosi, and its shared-environment algorithm is not reproduced here).
+
+    - ``n_families`` (100 in the seed) copies of :func:`seed_pedigree` (12 members, 3
+      generations), IDs ``F001_01`` ...;
+    - 130 SNPs on one chromosome, 1 kb apart (0.001 cM; the seed's SNPs lie in so short a
+      region that recombination in it is negligible), in 13 LD blocks of 10 with strong LD
+      (``ld_rho=0.95``; the seed's 130 SNPs have only 40 distinct genotype columns);
+      minor-allele frequencies uniform on (0.05, 0.5) except the causal SNPs, which get the
+      seed's ``data.freq``: SNP1 0.072, SNP3 0.419, SNP5 0.058, SNP11 0.124;
+    - trait mean 10 and variance 1; causal SNP1, SNP3, SNP5 and SNP11 explain 10%, 20%,
+      20% and 10%; the shared environment 35% with correlations spouses 0.8,
+      parent-offspring 0.5, siblings 0.5; the individual environment the remaining 5%.
+    - These correlations (all other pairs 0) do not form a positive semidefinite matrix for
+      this pedigree (smallest eigenvalue -0.115), so the preset sets ``nonpsd="nearest"``:
+      the nearest correlation matrix keeps spouses 1-2 at 0.80 and all parent-offspring and
+      sibling pairs within 0.01 of 0.50, except that the married-in spouses (3-4, 5-6) get
+      0.77 and the second-generation siblings (4-5) 0.44; in-laws 3-5 and 4-6 get 0.03 (see
+      :func:`shared_env_correlation`).
+    - Causal SNP1, SNP3 and SNP5 share an LD block, so the genetic variance (and the trait
+      variance) differ from 0.6 (and 1) by their LD covariances; see
+      ``FamilyStudy.expected_variance``.
+
+    Parameters
+    ----------
+    n_families : int
+        Number of families.
+
+    Returns
+    -------
+    dict
+        To be passed as ``simulate_family_study(**seed_study_parameters(), seed=...)``.
+
+    References
+    ----------
+    .. [Chung2015] Chung, R.-H., Tsai, W.-Y., Hsieh, C.-H., Hung, K.-Y., Hsiung, C. A.,
+       Hauser, E. R. (2015). SeqSIMLA2: simulating correlated quantitative traits accounting
+       for shared environmental effects in user-specified pedigree structure. Genetic
+       Epidemiology 39(1), 20-24.
+
+    Examples
+    --------
+    >>> from statsmodels_kinship.simulate import seed_study_parameters, simulate_family_study
+    >>> params = seed_study_parameters(n_families=10)
+    >>> params["causal"]
+    {'SNP1': 0.1, 'SNP3': 0.2, 'SNP5': 0.2, 'SNP11': 0.1}
+    >>> simulate_family_study(**params, seed=3).genotypes.shape
+    (120, 130)
+    """
+    return {
+        "pedigree": replicate_pedigree(seed_pedigree(), n_families),
+        "n_snps": 130,
+        "block_size": 10,
+        "ld_rho": 0.95,
+        "maf_range": (0.05, 0.5),
+        "allele_freq": {"SNP1": 0.072, "SNP3": 0.419, "SNP5": 0.058, "SNP11": 0.124},
+        "cm_spacing": 0.001,
+        "mean": 10.0,
+        "total_variance": 1.0,
+        "causal": {"SNP1": 0.10, "SNP3": 0.20, "SNP5": 0.20, "SNP11": 0.10},
+        "shared_env_fraction": 0.35,
+        "shared_env_corr": {"spouse": 0.8, "parent_offspring": 0.5, "sibling": 0.5},
+        "nonpsd": "nearest",
+    }

@@ -1,0 +1,441 @@
+"""simulate_family_study: determinism, the committed data set, genetics and statistics.
+
+Oracles independent of the simulator: a kinship recursion written here (expected genotype
+correlations of relatives), scipy's bivariate normal CDF (LD of the haplotype model), Higham's
+published nearest-correlation example, Mendel's rules and Haldane's map function. Statistical
+checks use a large simulation (2000 families) and tolerances of about 4.5 standard errors,
+estimated from the independent families.
+"""
+import doctest
+import importlib.util
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
+
+from statsmodels_kinship import simulate as sim
+from statsmodels_kinship.simulate import (
+    replicate_pedigree,
+    seed_pedigree,
+    seed_study_parameters,
+    shared_env_correlation,
+    simulate_family_study,
+)
+
+DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
+N_BIG = 2000
+Z = 4.5  # tolerance in standard errors
+
+
+@pytest.fixture(scope="module")
+def study():
+    return simulate_family_study(**seed_study_parameters(), seed=11)
+
+
+@pytest.fixture(scope="module")
+def big():
+    return simulate_family_study(**seed_study_parameters(n_families=N_BIG), seed=2024)
+
+
+@pytest.fixture
+def nuclear():
+    """Two nuclear families (parents and two children)."""
+    one = pd.DataFrame({"individual": [1, 2, 3, 4], "father": [0, 0, 1, 1],
+                        "mother": [0, 0, 2, 2], "sex": [1, 2, 1, 2]})
+    return replicate_pedigree(one, 2)
+
+
+def family_means(x, n_families):
+    """Mean of x over independent families (equal sizes, contiguous rows) and its SE."""
+    per_family = np.asarray(x, dtype=float).reshape(n_families, -1).mean(axis=1)
+    return per_family.mean(), per_family.std(ddof=1) / np.sqrt(n_families)
+
+
+def mendelian_errors(genotypes, pedigree):
+    """Boolean (children x SNPs): the child's genotype cannot come from its parents'."""
+    kids = pedigree[pedigree["father"] != "0"]
+    g = genotypes.loc[kids["individual"]].to_numpy()
+    f = genotypes.loc[kids["father"]].to_numpy()
+    m = genotypes.loc[kids["mother"]].to_numpy()
+    # a parent with genotype 0 transmits 0, with 2 transmits 1, with 1 either
+    low = (f == 2).astype(int) + (m == 2)
+    high = (f >= 1).astype(int) + (m >= 1)
+    return (g < low) | (g > high)
+
+
+def kinship_oracle(template):
+    """Kinship coefficients of one family by the classical recursion (parents first)."""
+    ids = [str(i) for i in template["individual"]]
+    par = {str(r.individual): (str(r.father), str(r.mother)) for r in template.itertuples()}
+    order, placed = [], set()
+    while len(order) < len(ids):
+        for i in ids:
+            f, m = par[i]
+            if i not in placed and (f == "0" or (f in placed and m in placed)):
+                order.append(i)
+                placed.add(i)
+    phi = {}
+    for a, i in enumerate(order):
+        f, m = par[i]
+        phi[i, i] = 0.5 if f == "0" else 0.5 * (1 + phi[f, m])
+        for j in order[:a]:
+            phi[i, j] = phi[j, i] = 0.0 if f == "0" else 0.5 * (phi[f, j] + phi[m, j])
+    return np.array([[phi[i, j] for j in ids] for i in ids])
+
+
+# -------------------------------------------------------------------------------------------
+# Determinism and the committed data set
+# -------------------------------------------------------------------------------------------
+
+def test_same_seed_gives_the_same_study():
+    a = simulate_family_study(**seed_study_parameters(n_families=20), seed=5)
+    b = simulate_family_study(**seed_study_parameters(n_families=20), seed=5)
+    for name in ("pedigree", "genotypes", "snp_map", "causal", "components"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_series_equal(a.phenotype, b.phenotype)
+    pd.testing.assert_series_equal(a.expected_variance, b.expected_variance)
+    c = simulate_family_study(**seed_study_parameters(n_families=20), seed=6)
+    assert not a.genotypes.equals(c.genotypes)
+    assert not np.allclose(a.phenotype, c.phenotype)
+
+
+def test_trait_parameters_do_not_change_the_genotypes():
+    params = seed_study_parameters(n_families=10)
+    a = simulate_family_study(**params, seed=3)
+    params.update(causal={"SNP2": 0.3}, shared_env_fraction=0.1, mean=0.0)
+    b = simulate_family_study(**params, seed=3)
+    pd.testing.assert_frame_equal(a.genotypes, b.genotypes)
+    assert not np.allclose(a.phenotype, b.phenotype)
+
+
+def load_make_data():
+    spec = importlib.util.spec_from_file_location("make_data", DATA / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_data_reproduces_the_committed_files_byte_for_byte(tmp_path):
+    make_data = load_make_data()
+    written = make_data.main(tmp_path)
+    assert [p.name for p in written] == list(make_data.FILES)
+    for p in written:
+        committed = DATA / p.name
+        assert committed.is_file(), f"{committed} is missing; run python data/make_data.py"
+        assert p.read_bytes() == committed.read_bytes(), (
+            f"{p.name} differs from the committed data/{p.name}")
+
+
+def test_committed_files_agree_with_each_other():
+    ped = pd.read_csv(DATA / "pedigree.csv", dtype=str)
+    geno = pd.read_csv(DATA / "genotypes.csv", index_col="individual")
+    phe = pd.read_csv(DATA / "phenotype.csv", dtype={"family": str, "individual": str})
+    snps = pd.read_csv(DATA / "snp_map.csv")
+    assert list(ped.columns) == ["family", "individual", "father", "mother", "sex"]
+    assert list(phe.columns) == ["family", "individual", "trait"]
+    assert list(snps.columns[:4]) == ["name", "chromosome", "cM", "bp"]
+    assert ped.shape == (1200, 5) and geno.shape == (1200, 130) and len(phe) == 1200
+    assert_array_equal(geno.index, ped["individual"])
+    assert_array_equal(phe["individual"], ped["individual"])
+    assert_array_equal(geno.columns, snps["name"])
+    assert_array_equal(snps["name"], [f"SNP{j}" for j in range(1, 131)])
+    assert geno.dtypes.map(pd.api.types.is_integer_dtype).all()
+    assert not mendelian_errors(geno, ped).any()
+    assert sum(p.stat().st_size for p in DATA.glob("*.csv")) < 1_000_000
+
+
+# -------------------------------------------------------------------------------------------
+# Structure
+# -------------------------------------------------------------------------------------------
+
+def test_shapes_ids_and_labels(study):
+    ped, geno = study.pedigree, study.genotypes
+    assert list(ped.columns) == ["family", "individual", "father", "mother", "sex"]
+    assert ped.shape == (1200, 5) and ped["family"].nunique() == 100
+    assert ped["individual"].is_unique
+    assert ped["individual"].iloc[0] == "F001_01" and ped["individual"].iloc[-1] == "F100_12"
+    assert (ped["father"] == "0").sum() == 400 and ((ped["father"] == "0")
+                                                    == (ped["mother"] == "0")).all()
+    assert geno.shape == (1200, 130)
+    assert list(geno.columns) == [f"SNP{j}" for j in range(1, 131)]
+    for obj in (geno, study.phenotype, study.components):
+        assert_array_equal(obj.index, ped["individual"])
+    assert study.phenotype.name == "trait"
+    assert list(study.components.columns) == ["genetic", "shared_env", "individual_env"]
+    assert list(study.snp_map.columns) == ["name", "chromosome", "cM", "bp", "block", "maf"]
+    assert list(study.causal.index) == ["SNP1", "SNP3", "SNP5", "SNP11"]
+    assert repr(study) == "FamilyStudy(100 families, 1200 individuals, 130 SNPs, 4 causal)"
+
+
+def test_seed_pedigree_is_the_seeds(seed_dir):
+    ped = pd.read_csv(seed_dir / "seqsimla" / "data1.ped", sep=r"\s+", header=None,
+                      usecols=range(5), names=["family", "individual", "father", "mother",
+                                               "sex"])
+    first = ped.iloc[:12, 1:].reset_index(drop=True)
+    pd.testing.assert_frame_equal(seed_pedigree(), first, check_dtype=False)
+    assert ped["family"].nunique() == 100
+    for _, fam in ped.groupby("family"):
+        pd.testing.assert_frame_equal(fam.iloc[:, 1:].reset_index(drop=True), first)
+
+
+def test_replicate_pedigree_labels():
+    ped = replicate_pedigree(seed_pedigree(), 3)
+    assert ped.loc[4].tolist() == ["F001", "F001_04", "F001_02", "F001_01", 2]
+    assert ped.loc[16].tolist() == ["F002", "F002_04", "F002_02", "F002_01", 2]
+    assert ped["individual"].is_unique
+    kids = ped[ped["father"] != "0"]
+    assert (kids["father"].str[:4] == kids["family"]).all()
+
+
+def test_genotypes_are_counts_and_mendelian(study):
+    g = study.genotypes.to_numpy()
+    assert g.dtype == np.int64 and set(np.unique(g)) <= {0, 1, 2}
+    assert not mendelian_errors(study.genotypes, study.pedigree).any()
+    # the check can fail: a child homozygous for an allele that one parent lacks
+    broken = study.genotypes.copy()
+    kid = study.pedigree.iloc[-1]  # in the third generation: nobody's parent
+    snp = (broken.loc[kid["father"]] == 0).idxmax()
+    assert broken.loc[kid["father"], snp] == 0
+    broken.loc[kid["individual"], snp] = 2
+    assert mendelian_errors(broken, study.pedigree).sum() == 1
+
+
+def test_rows_in_any_order(nuclear):
+    shuffled = nuclear.iloc[::-1].reset_index(drop=True)  # children before their parents
+    s = simulate_family_study(shuffled, n_snps=30, ld_rho=0.5, seed=1)
+    assert_array_equal(s.genotypes.index, shuffled["individual"])
+    assert not mendelian_errors(s.genotypes, s.pedigree).any()
+
+
+def test_trait_is_mean_plus_components(study):
+    c, snp = study.components, study.snp_map.set_index("name")
+    assert_allclose(study.phenotype, 10.0 + c.sum(axis=1), rtol=0, atol=1e-12)
+    causal = study.causal
+    assert_allclose(causal["maf"], [0.072, 0.419, 0.058, 0.124])
+    assert_allclose(causal["maf"], snp.loc[causal.index, "maf"])
+    p = causal["maf"].to_numpy()
+    assert_allclose(causal["effect"], np.sqrt(causal["fraction"] / (2 * p * (1 - p))))
+    g = (study.genotypes[causal.index] - 2 * p) @ causal["effect"].to_numpy()
+    assert_allclose(c["genetic"], g, atol=1e-12)
+    ev = study.expected_variance
+    assert_allclose(ev[causal.index], causal["fraction"])
+    assert_allclose(ev[["shared_env", "individual_env"]], [0.35, 0.05])
+    assert_allclose(ev["total"], ev[["genetic", "shared_env", "individual_env"]].sum())
+
+
+def test_allele_frequencies_and_map(study):
+    m = study.snp_map
+    others = ~m["name"].isin(study.causal.index)
+    assert m.loc[others, "maf"].between(0.05, 0.5).all()
+    assert (m["chromosome"] == 1).all() and (m["block"] == np.arange(130) // 10 + 1).all()
+    assert_allclose(m["cM"], 0.001 * np.arange(1, 131))
+    assert_array_equal(m["bp"], 1000 * np.arange(1, 131))
+
+
+# -------------------------------------------------------------------------------------------
+# Statistics of a large simulation
+# -------------------------------------------------------------------------------------------
+
+def test_variance_fractions(big):
+    """Realised variances (about the known mean 0) match the requested fractions."""
+    causal, ev = big.causal, big.expected_variance
+    for name, row in causal.iterrows():
+        x = row["effect"] * (big.genotypes[name] - 2 * row["maf"])
+        est, se = family_means(x ** 2, N_BIG)
+        assert abs(est - row["fraction"]) < Z * se, (name, est, row["fraction"], se)
+    for comp, want in (("genetic", ev["genetic"]), ("shared_env", 0.35),
+                       ("individual_env", 0.05)):
+        est, se = family_means(big.components[comp] ** 2, N_BIG)
+        assert abs(est - want) < Z * se, (comp, est, want, se)
+    est, se = family_means((big.phenotype - 10.0) ** 2, N_BIG)
+    assert abs(est - ev["total"]) < Z * se
+    est, se = family_means(big.phenotype, N_BIG)
+    assert abs(est - 10.0) < Z * se
+    # the LD between SNP1, SNP3 and SNP5 makes the genetic variance differ from 0.6
+    assert abs(ev["genetic"] - 0.6) > 1e-3
+
+
+def test_shared_environment_correlations(big):
+    """Each within-family pair's realised correlation matches the matrix used."""
+    u = big.components["shared_env"].to_numpy().reshape(N_BIG, 12)
+    realised = np.corrcoef(u.T)
+    ped = big.pedigree.iloc[:12]
+    used = shared_env_correlation(ped, seed_study_parameters()["shared_env_corr"],
+                                  nonpsd="nearest")["F0001"].to_numpy()
+    se = 1 / np.sqrt(N_BIG - 3)  # Fisher z, one pair per independent family
+    iu = np.triu_indices(12, 1)
+    dev = np.abs(np.arctanh(realised[iu]) - np.arctanh(used[iu]))
+    assert dev.max() < Z * se, dev.max() / se
+    # and the used matrix is the requested one, up to the positive semidefinite adjustment
+    pos = {i: k for k, i in enumerate(ped["individual"].str[-2:])}
+    pairs = {"spouse": [("01", "02")], "parent_offspring": [("01", "04"), ("02", "05"),
+                                                             ("03", "07"), ("06", "12")],
+             "sibling": [("07", "08"), ("10", "12")], "none": [("01", "03"), ("01", "07")]}
+    want = {"spouse": 0.8, "parent_offspring": 0.5, "sibling": 0.5, "none": 0.0}
+    for kind, members in pairs.items():
+        for a, b in members:
+            assert abs(realised[pos[a], pos[b]] - want[kind]) < Z * se + 0.01, (kind, a, b)
+
+
+def test_relatives_share_genotypes_as_their_kinship_says(big):
+    """Gene dropping: corr of standardised genotypes of relatives is 2 x kinship."""
+    p = big.snp_map["maf"].to_numpy()
+    z = (big.genotypes.to_numpy() - 2 * p) / np.sqrt(2 * p * (1 - p))
+    z = z.reshape(N_BIG, 12, -1)
+    per_family = np.einsum("fis,fjs->fij", z, z) / z.shape[2]
+    est = per_family.mean(axis=0)
+    se = per_family.std(axis=0, ddof=1) / np.sqrt(N_BIG)
+    want = 2 * kinship_oracle(seed_pedigree())
+    assert np.all(np.abs(est - want) < Z * se), np.max(np.abs(est - want) / se)
+    assert want[0, 4] == 0.5 and want[4, 5] == 0.5 and want[6, 9] == 0.125
+
+
+def test_snps_in_a_block_are_in_ld_and_blocks_are_not(big):
+    founders = (big.pedigree["father"] == "0").to_numpy()
+    r = np.corrcoef(big.genotypes.to_numpy()[founders].T)
+    adjacent = np.abs(np.diag(r, 1))
+    block = big.snp_map["block"].to_numpy()
+    same = block[1:] == block[:-1]
+    assert adjacent[same].min() > 0.05 and np.median(adjacent[same]) > 0.3
+    between = np.abs(r[block[:, None] != block[None, :]])
+    assert between.max() < Z / np.sqrt(founders.sum() / 4)  # 4 founders per family
+    # linkage equilibrium when ld_rho = 0
+    le = simulate_family_study(replicate_pedigree(seed_pedigree(), 500), n_snps=20, ld_rho=0.0,
+                               seed=9)
+    f = (le.pedigree["father"] == "0").to_numpy()
+    assert np.abs(np.diag(np.corrcoef(le.genotypes.to_numpy()[f].T), 1)).max() < Z / np.sqrt(
+        f.sum())
+
+
+# -------------------------------------------------------------------------------------------
+# The pieces, against independent oracles
+# -------------------------------------------------------------------------------------------
+
+def test_recombination_follows_haldane():
+    snp_map, _, rec = sim._snp_map(4, [0.0, 10.0, 60.0, 5.0], 0.1, [1, 1, 1, 2], 10)
+    haldane = 0.5 * (1 - np.exp(-2 * np.array([10.0, 50.0]) / 100))
+    assert_allclose(rec, np.r_[haldane, 0.5])
+    assert_array_equal(snp_map["bp"], [0, 10_000_000, 60_000_000, 5_000_000])
+    m = 40_000
+    parents = np.zeros((m, 2, 4), dtype=np.uint8)
+    parents[:, 1] = 1  # haplotype 0 all 0, haplotype 1 all 1: switches are visible
+    gam = sim._gametes(np.random.default_rng(0), parents, rec)
+    switched = (gam[:, 1:] != gam[:, :-1]).mean(axis=0)
+    se = np.sqrt(rec * (1 - rec) / m)
+    assert np.all(np.abs(switched - rec) < Z * se), (switched, rec)
+    assert abs(gam[:, 0].mean() - 0.5) < Z * 0.5 / np.sqrt(m)
+
+
+@pytest.mark.parametrize("p1, p2, rho", [(0.1, 0.3, 0.9), (0.05, 0.5, -0.6), (0.4, 0.2, 0.3),
+                                          (0.25, 0.25, 0.999)])
+def test_haplotype_ld_against_the_bivariate_normal_cdf(p1, p2, rho):
+    a, b = stats.norm.ppf([p1, p2])
+    cdf = stats.multivariate_normal.cdf([a, b], mean=[0, 0], cov=[[1, rho], [rho, 1]],
+                                        abseps=1e-10, releps=1e-10)
+    assert_allclose(sim._haplotype_ld(p1, p2, rho), cdf - p1 * p2, atol=1e-6)
+
+
+def test_haplotype_ld_matches_the_founder_haplotypes():
+    rng = np.random.default_rng(1)
+    maf = np.array([0.1, 0.3, 0.45])
+    orient = np.array([1, -1, 1])
+    h = sim._founder_haplotypes(rng, 200_000, maf, orient, np.array([True, False, False]), 0.8)
+    assert_allclose(h.mean(axis=0), maf, atol=Z * 0.5 / np.sqrt(200_000))
+    for j, k in ((0, 1), (1, 2), (0, 2)):
+        d = np.mean(h[:, j] * h[:, k]) - maf[j] * maf[k]
+        want = sim._haplotype_ld(maf[j], maf[k], orient[j] * orient[k] * 0.8 ** (k - j))
+        assert abs(d - want) < Z * 0.5 / np.sqrt(200_000), (j, k, d, want)
+    assert abs(sim._haplotype_ld(0.2, 0.3, 1.0) - (0.2 - 0.06)) < 1e-12
+    assert abs(sim._haplotype_ld(0.2, 0.3, -1.0) - (0.0 - 0.06)) < 1e-12
+
+
+def test_nearest_correlation_matrix_of_highams_example():
+    # Higham (2002), section 4: the nearest correlation matrix to [[1,1,0],[1,1,1],[0,1,1]]
+    a = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    x = sim._nearest_correlation(a)
+    want = np.array([[1, 0.7607, 0.1573], [0.7607, 1, 0.7607], [0.1573, 0.7607, 1]])
+    assert_allclose(x, want, atol=1e-4)
+    assert np.linalg.eigvalsh(x).min() > -1e-12
+    assert_allclose(np.diag(x), 1.0, atol=1e-14)
+
+
+def test_seed_correlations_are_not_psd_and_raise_by_default():
+    params = seed_study_parameters(n_families=3)
+    params["nonpsd"] = "raise"
+    with pytest.raises(ValueError, match="not positive semidefinite for 3 families.*'F001'.*"
+                                         "-0.115.*nonpsd='nearest'"):
+        simulate_family_study(**params, seed=1)
+    R = shared_env_correlation(params["pedigree"], params["shared_env_corr"],
+                               nonpsd="nearest")
+    assert list(R) == ["F001", "F002", "F003"]
+    r = R["F001"]
+    assert np.linalg.eigvalsh(r).min() > -1e-12
+    assert_allclose(r.loc["F001_01", "F001_02"], 0.8, atol=1e-6)
+    assert_allclose(r.loc["F001_03", "F001_04"], 0.765, atol=1e-3)
+    assert_allclose(r.loc["F001_04", "F001_05"], 0.439, atol=1e-3)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(sim, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 10 and result.failed == 0
+
+
+# -------------------------------------------------------------------------------------------
+# Argument validation
+# -------------------------------------------------------------------------------------------
+
+def _broken(ped, changes):
+    ped = ped.copy()
+    for (row, col), value in changes.items():
+        ped.loc[row, col] = value
+    return ped
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"causal": {"SNP1": 0.6}, "shared_env_fraction": 0.5,
+      "shared_env_corr": {"sibling": 0.2}}, r"explain 1\.1 > 1"),
+    ({"causal": {"SNP99": 0.1}}, r"unknown causal SNPs 'SNP99'.*SNP1\.\.SNP10"),
+    ({"causal": {"SNP1": -0.1}}, r"fraction of causal SNP SNP1 must be a number in \[0, 1\]"),
+    ({"total_variance": -1.0}, "total_variance must be a finite number > 0"),
+    ({"total_variance": 0.0}, "total_variance must be a finite number > 0"),
+    ({"shared_env_fraction": 0.2}, "shared_env_corr .* is required"),
+    ({"shared_env_fraction": 0.2, "shared_env_corr": {"cousin": 0.1}}, "unknown keys 'cousin'"),
+    ({"shared_env_fraction": 0.2, "shared_env_corr": {"spouse": 1.5}}, r"in \[-1, 1\]"),
+    ({"nonpsd": "clip"}, "nonpsd must be 'raise' or 'nearest'"),
+    ({"maf_range": (0.2, 0.6)}, "maf_range must satisfy"),
+    ({"maf_range": 0.2}, r"maf_range must be a pair"),
+    ({"allele_freq": {"SNP11": 0.1}}, "allele_freq names unknown SNPs 'SNP11'"),
+    ({"allele_freq": {"SNP1": 0.7}}, r"must be in \(0, 0\.5\]; 'SNP1' have 0\.7"),
+    ({"ld_rho": 1.5}, r"ld_rho must be in \[0, 1\]"),
+    ({"n_snps": 0}, "n_snps must be a positive integer"),
+    ({"block_size": 0}, "block_size must be a positive integer"),
+    ({"cm": [0, 1, 2, 1, 4, 5, 6, 7, 8, 9]}, "nondecreasing within each chromosome"),
+    ({"chromosome": [1, 1, 2, 2, 1, 1, 3, 3, 3, 3]}, "ordered by chromosome"),
+])
+def test_invalid_arguments(nuclear, kwargs, match):
+    args = {"n_snps": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        simulate_family_study(nuclear, **args)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({(2, "father"): "F001_9"}, r"fathers are not in the pedigree.*'F001_9' \(father of "
+                                r"'F001_3'\)"),
+    ({(2, "mother"): "0"}, r"'F001_3' have one parent only"),
+    ({(5, "individual"): "F001_1"}, "unique across the whole pedigree.*'F001_1'"),
+    ({(0, "sex"): 2}, r"a father must be male \(sex 1\): 'F001_1'"),
+    ({(0, "sex"): 3}, "sex must be 1 .male. or 2 .female."),
+    ({(6, "father"): "F001_1"}, "parents must be in their child's family"),
+    ({(0, "father"): "F001_3", (0, "mother"): "F001_2"}, "cycle"),
+])
+def test_invalid_pedigrees(nuclear, changes, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_family_study(_broken(nuclear, changes), n_snps=5, seed=0)
+
+
+def test_pedigree_lacking_a_column(nuclear):
+    with pytest.raises(ValueError, match=r"lacks the columns \['sex'\]"):
+        simulate_family_study(nuclear.drop(columns="sex"), n_snps=5)
