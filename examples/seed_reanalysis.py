@@ -1,0 +1,112 @@
+"""Redo the blog's analysis of the seed study, then the correct one, and show what changed.
+
+Usage::
+
+    python examples/seed_reanalysis.py PATH_TO_SEED_DATA   # e.g. ../shared/seed-data
+
+The blog (Ruby gem ``mixed_models``) fitted y = X b + g + e with Cov(g) = s^2 theta^2 K. Three
+things went wrong there, and this script shows each:
+
+1. its design matrix was built wrong: a *row* of ones was prepended to the genotype rows and
+   the flat list reshaped, so the "Intercept" and SNP columns are scrambled;
+2. its optimizer stopped early (theta = 2.508 is not the REML optimum);
+3. the printed "variance due to family relatedness" theta^2/2 is a variance *ratio*.
+
+The correct analysis uses [1, genotypes], which has rank 25 of 131 (SNPs in perfect LD):
+the aliased SNPs are detected and reported, not silently given numbers.
+"""
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from statsmodels.tools.sm_exceptions import CollinearityWarning
+
+from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree, read_plink_ped
+
+PUBLISHED = {"theta": 2.508012294769287, "criterion": 3919.756682815396,
+             "sigma2": 0.3189292035466212}
+
+
+def load(seed_dir):
+    seed_dir = pathlib.Path(seed_dir)
+    y = pd.read_csv(seed_dir / "phenotype.csv", header=None)[0].to_numpy()
+    D = pd.read_csv(seed_dir / "design_matrix.csv", header=None).to_numpy(float)
+    K = pd.read_csv(seed_dir / "kinship_matrix.csv", header=None).to_numpy(float)
+    return seed_dir, y, D, K
+
+
+def significant(res, alpha=0.05):
+    p = res.pvalues.drop("Intercept", errors="ignore").dropna()
+    return list(p.index[p < alpha])
+
+
+def main(seed_dir):
+    seed_dir, y, D, K = load(seed_dir)
+    n, m = D.shape
+    names = ["Intercept"] + [f"SNP{j + 1}" for j in range(m)]
+    y = pd.Series(y, name="trait")
+
+    print("== 1. The blog's analysis, reproduced ==")
+    blog = np.concatenate([np.ones(n), D.ravel()]).reshape(n, m + 1)
+    print(f"its design: rows 1-9 are all ones, row 10 has {int((blog[9] == 1).sum())} ones; "
+          f"column 'Intercept' is constant: {np.ptp(blog[:, 0]) == 0}")
+    start = time.perf_counter()
+    blog_model = KinshipMixedLM(y, pd.DataFrame(blog, columns=names), kinship=K)
+    at_theta = blog_model.fit(kinship_ratio=PUBLISHED["theta"] ** 2)
+    print(f"at the published theta {PUBLISHED['theta']}: REML criterion "
+          f"{-2 * at_theta.llf:.9f} (published {PUBLISHED['criterion']:.9f}), "
+          f"s^2 {at_theta.scale:.8f} (published {PUBLISHED['sigma2']:.8f})")
+    print(f"SNPs with Wald p < 0.05 ({len(significant(at_theta))}, the blog lists 25): "
+          f"{', '.join(significant(at_theta))}")
+    optimum = blog_model.fit()
+    print(f"REML optimum on the same design: theta {optimum.theta:.6f}, criterion "
+          f"{-2 * optimum.llf:.6f}, {-2 * (at_theta.llf - optimum.llf):.3f} lower than "
+          f"the published fit: the gem stopped early "
+          f"({time.perf_counter() - start:.3f} s for both fits here)")
+    print(f"the blog's 'variance due to family relatedness' theta^2/2 = "
+          f"{PUBLISHED['theta'] ** 2 / 2:.4f} is s_k^2/s_e^2 times the kinship diagonal; the "
+          f"kinship variance at its theta is s^2 theta^2 = {at_theta.vcomp['kinship']:.4f}")
+
+    print("\n== 2. The correct analysis ==")
+    ped = read_plink_ped(seed_dir / "seqsimla" / "data1.ped", seed_dir / "seqsimla" / "data.map",
+                         count="2")
+    kin = kinship_from_pedigree(ped.pedigree)
+    print(f"kinship from data1.ped equals kinship2's matrix: "
+          f"{np.array_equal(kin.to_numpy(), K)}; genotypes counted as allele '2' equal "
+          f"design_matrix.csv: {np.array_equal(ped.genotypes.to_numpy(float), D)}")
+    geno = ped.genotypes.set_axis(names[1:], axis=1)  # data.map's snp1.. as SNP1..
+    df = geno.assign(trait=y.to_numpy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CollinearityWarning)
+        model = KinshipMixedLM.from_formula("trait ~ " + " + ".join(geno.columns),
+                                            data=df, kinship=kin)
+    print(f"design [1, genotypes]: rank {model.rank} of {len(model.exog_names)}; "
+          + (str(caught[0].message) if caught else "no aliased columns"))
+    res = model.fit()
+    print(res.summary().tables[0].to_string(header=False, index=False))
+    kept = ~res.aliased
+    table = pd.DataFrame({"coef": res.params[kept], "std err": res.bse[kept],
+                          "P>|z|": res.pvalues[kept]})
+    print(f"\nthe {int(kept.sum())} estimable coefficients:\n{table.round(4).to_string()}")
+    print(f"\nkinship variance s_k^2 = {res.vcomp['kinship']:.4f} (SE "
+          f"{res.bse_vcomp['kinship']:.4f}), residual s_e^2 = {res.vcomp['residual']:.4f} (SE "
+          f"{res.bse_vcomp['residual']:.4f}), h2 = {res.h2:.3f} (SE {res.bse_h2:.3f})")
+    hits = significant(res)
+    print(f"SNPs with Wald p < 0.05 among the {model.rank - 1} estimable ones: "
+          f"{', '.join(hits) if hits else 'none'}")
+    causal = ["SNP1", "SNP3", "SNP5", "SNP11"]
+    print("causal SNPs: " + ", ".join(
+        f"{s} " + ("aliased" if res.aliased[s] else f"p = {res.pvalues[s]:.3g}")
+        for s in causal))
+    print("\nWhat changed: the blog's significant set came from a scrambled design at a "
+          "non-optimal theta; with the right design most SNPs are not separately estimable "
+          "(perfect LD), and the estimable ones are tested at the REML optimum.")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
