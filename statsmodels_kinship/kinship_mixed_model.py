@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from patsy import DesignInfo
-from scipy import linalg, sparse, stats
+from scipy import linalg, sparse
 from statsmodels.base import model as base
 from statsmodels.base import wrapper as wrap
 from statsmodels.iolib import summary2

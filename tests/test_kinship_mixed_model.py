@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy import linalg, sparse, stats
+from scipy import sparse, stats
 from statsmodels.iolib.summary2 import summary_col
 from statsmodels.tools.numdiff import approx_hess
 from statsmodels.tools.sm_exceptions import CollinearityWarning, MissingDataError
