@@ -367,7 +367,7 @@ class ProfiledLikelihood:
         The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta lam_max)``
         in ``log_range`` (natural log); the maximum is then located in the bracket around the
         best grid point as the root of the analytic score (``brentq``, to machine precision
-        in ``delta``), or at ``delta = 0`` when the score there is not positive and
+        in ``delta``, 1e-12 relative), or at ``delta = 0`` when the score there is not positive and
         ``delta = 0`` is the best grid point. Bounded Brent on the likelihood is the fallback
         when the score does not change sign in the bracket.
 
@@ -402,10 +402,10 @@ class ProfiledLikelihood:
             delta = 0.0
         elif score(lo) > 0 > score(hi):
             if lo == 0.0:
-                delta = optimize.brentq(score, 0.0, hi, xtol=1e-15 * hi, rtol=1e-14)
+                delta = optimize.brentq(score, 0.0, hi, xtol=1e-13 * hi, rtol=1e-12)
             else:
                 delta = np.exp(optimize.brentq(lambda t: score(np.exp(t)), np.log(lo),
-                                               np.log(hi), xtol=1e-14, rtol=1e-14))
+                                               np.log(hi), xtol=1e-12, rtol=1e-12))
         else:  # several local extrema in the bracket: maximise the likelihood itself
             res = optimize.minimize_scalar(lambda d: -self.loglike(d, reml), bounds=(lo, hi),
                                            method="bounded", options={"xatol": 1e-10 * hi})
