@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["align_kinship", "check_kinship", "check_endog"]
+__all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled"]
 
 
 def _show(labels, limit=5):
@@ -16,39 +16,55 @@ def _show(labels, limit=5):
     return shown + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
 
 
+def is_labelled(kinship):
+    """A DataFrame, or a ``SparseKinship``-like ``(matrix, labels)`` pair."""
+    return isinstance(kinship, pd.DataFrame) or (hasattr(kinship, "matrix")
+                                                 and hasattr(kinship, "labels"))
+
+
 def align_kinship(kinship, ids):
     """Subset and reorder a labelled kinship matrix to ``ids``.
 
     Parameters
     ----------
-    kinship : pandas.DataFrame
-        Index and columns are individual IDs (the same set, in any order). K may hold more
-        individuals than ``ids``.
+    kinship : pandas.DataFrame or SparseKinship
+        A DataFrame whose index and columns are individual IDs (the same set, in any order),
+        or a sparse matrix with its labels (``kinship_from_pedigree(..., sparse=True)``). K may
+        hold more individuals than ``ids``.
     ids : sequence
         IDs of the observations, in data order.
 
     Returns
     -------
-    ndarray, shape (len(ids), len(ids))
+    ndarray or scipy.sparse.csr_matrix, shape (len(ids), len(ids))
     """
-    if not kinship.index.equals(kinship.columns):
-        if set(kinship.index) != set(kinship.columns):
-            raise ValueError("kinship DataFrame: index and columns must hold the same IDs")
-        kinship = kinship.loc[:, kinship.index]
-    if kinship.index.has_duplicates:
-        dup = kinship.index[kinship.index.duplicated()].unique()
+    if isinstance(kinship, pd.DataFrame):
+        if not kinship.index.equals(kinship.columns):
+            if set(kinship.index) != set(kinship.columns):
+                raise ValueError("kinship DataFrame: index and columns must hold the same IDs")
+            kinship = kinship.loc[:, kinship.index]
+        labels, matrix = kinship.index, kinship.to_numpy(dtype=float)
+    else:
+        labels, matrix = pd.Index(kinship.labels), sparse.csr_matrix(kinship.matrix)
+        if matrix.shape != (len(labels), len(labels)):
+            raise ValueError(f"kinship matrix is {matrix.shape[0]} x {matrix.shape[1]} but has "
+                             f"{len(labels)} labels")
+    if labels.has_duplicates:
+        dup = labels[labels.duplicated()].unique()
         raise ValueError(f"kinship has duplicated IDs: {_show(dup)}")
     ids = pd.Index(ids)
     if ids.has_duplicates:
         dup = ids[ids.duplicated()].unique()
         raise ValueError(f"the data have duplicated IDs (row labels): {_show(dup)}; "
                          "each row must be one individual to be matched with the kinship")
-    missing = ids.difference(kinship.index, sort=False)
+    missing = ids.difference(labels, sort=False)
     if len(missing):
         raise ValueError(f"{len(missing)} IDs in the data are not in the kinship matrix: "
                          f"{_show(missing)}")
-    pos = kinship.index.get_indexer(ids)
-    return kinship.to_numpy(dtype=float)[np.ix_(pos, pos)]
+    pos = labels.get_indexer(ids)
+    if sparse.issparse(matrix):
+        return matrix[pos][:, pos]
+    return matrix[np.ix_(pos, pos)]
 
 
 def check_kinship(kinship, nobs, sym_rtol=1e-8):

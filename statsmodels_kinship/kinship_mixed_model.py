@@ -34,7 +34,7 @@ from ._spectral import (
     chol_inverse,
     serial_blas,
 )
-from ._validation import align_kinship, check_endog, check_kinship
+from ._validation import align_kinship, check_endog, check_kinship, is_labelled
 
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
 
@@ -57,10 +57,11 @@ class KinshipMixedLM(base.LikelihoodModel):
         allowed: columns that are linear combinations of earlier columns are detected (R's
         rule, as in ``lm`` and lme4), reported in a :class:`CollinearityWarning`, left out of
         the fit and reported as aliased (NaN) in the results.
-    kinship : ndarray, scipy.sparse matrix or pandas.DataFrame, shape (n, n) or larger
+    kinship : ndarray, scipy.sparse matrix, pandas.DataFrame or SparseKinship
         Known kinship (coefficients, diagonal 0.5 for non-inbred individuals) or relationship
         matrix (diagonal near 1); symmetric positive semidefinite, possibly singular. A
-        DataFrame whose index and columns are individual IDs is matched to the rows of pandas
+        DataFrame whose index and columns are individual IDs, or the labelled sparse matrix of
+        ``kinship_from_pedigree(..., sparse=True)``, is matched to the rows of pandas
         ``endog`` by label (K may hold more individuals; those needed are taken in data order).
         An array or sparse matrix is matched by position. A sparse matrix stays sparse: its
         independent blocks (families) are decomposed one by one.
@@ -125,11 +126,12 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
         self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
-        if isinstance(kinship, pd.DataFrame):
+        if is_labelled(kinship):
             if isinstance(endog, (pd.Series, pd.DataFrame)):
                 kinship = align_kinship(kinship, endog.index)
             else:
-                kinship = kinship.to_numpy(dtype=float)
+                kinship = getattr(kinship, "matrix", kinship)
+                kinship = kinship if sparse.issparse(kinship) else np.asarray(kinship, float)
         # from_formula has already dropped rows with missing values; missing_idx masks the
         # rows of the original data, to which the kinship is aligned
         missing_idx = kwargs.get("missing_idx")
@@ -209,7 +211,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         """
         if subset is not None:
             data = data.loc[subset]
-        if isinstance(kinship, pd.DataFrame):
+        if is_labelled(kinship):
             kinship = align_kinship(kinship, data.index)
         return super().from_formula(formula, data, *args, drop_cols=drop_cols,
                                     kinship=kinship, **kwargs)

@@ -302,6 +302,19 @@ class TestData:
         res_p = KinshipMixedLM(df["y"], sm.add_constant(df[["x1", "snp"]]), kinship=Kbig).fit()
         assert_allclose(res_p.params.to_numpy(), res.params, rtol=1e-8)
 
+    def test_labelled_sparse_kinship(self, sim, fits):
+        from statsmodels_kinship.kinship import SparseKinship
+        y, X, K, df = sim
+        _, res, _ = fits
+        perm = np.random.default_rng(2).permutation(len(y))
+        kin = SparseKinship(sparse.csr_matrix(K[np.ix_(perm, perm)]), df.index[perm])
+        res_s = KinshipMixedLM.from_formula("y ~ x1 + snp", data=df, kinship=kin).fit()
+        assert_allclose(res_s.params.to_numpy(), res.params, rtol=1e-8)
+        assert res_s.model.n_blocks == len(y) // 4
+        with pytest.raises(ValueError, match="1 IDs in the data are not in the kinship"):
+            KinshipMixedLM.from_formula("y ~ x1", data=df,
+                                        kinship=SparseKinship(kin.matrix[1:, 1:], kin.labels[1:]))
+
     def test_missing_ids_named(self, sim):
         _, _, K, df = sim
         Kdf = pd.DataFrame(K, index=df.index, columns=df.index).iloc[2:, 2:]
