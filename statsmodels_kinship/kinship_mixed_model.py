@@ -623,8 +623,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             notes.append("The variance ratio s_k^2/s_e^2 was held fixed, not estimated.")
         if not self.converged:
             notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
-        notes.append(f"h2 = s_k^2 m / (s_k^2 m + s_e^2), m = mean diagonal of K = "
-                     f"{model.mean_kinship_diagonal:.4g}.")
+        notes.append(f"h2 = s_k^2 m/(s_k^2 m + s_e^2), m = mean diag(K) = "
+                     f"{model.mean_kinship_diagonal:.4g}")
         for note in notes:
             smry.add_text(note)
         return smry
