@@ -6,9 +6,11 @@ Usage (from the repository root)::
     python data/make_data.py --outdir DIR # writes DIR/*.csv
 
 The study is ``simulate_family_study(**seed_study_parameters(), seed=SEED)``: the design of
-the seed data (100 families of 12, 130 SNPs, trait mean 10 and variance 1; see
-``data/README.md``). Files are written with "\\n" line endings and fixed float formats so that
-they are identical on every platform.
+the seed data (100 families of 12, 130 SNPs from 5 ancestral haplotypes per LD block, trait
+mean 10 and variance 1; see ``data/README.md``). ``SEED`` was chosen so that the design
+``[1, genotypes]`` is rank deficient (rank 48 of 131: SNPs in perfect LD) while none of the
+causal SNPs SNP1, SNP3, SNP5, SNP11 is aliased with earlier SNPs. Files are written with
+"\\n" line endings and fixed float formats so that they are identical on every platform.
 """
 import argparse
 import pathlib
@@ -23,7 +25,7 @@ from statsmodels_kinship.simulate import (  # noqa: E402
     simulate_family_study,
 )
 
-SEED = 20160627
+SEED = 20160646
 FILES = ("pedigree.csv", "genotypes.csv", "phenotype.csv", "snp_map.csv")
 FLOAT_FORMAT = "%.6f"
 

@@ -3,7 +3,8 @@ r"""Simulation of family studies: SNP genotypes dropped through pedigrees and a 
 One job: make data sets with a known truth for the kinship mixed model, in the manner of
 SeqSIMLA (the simulator behind the project's seed data). The steps are
 
-1. founder haplotypes with linkage disequilibrium (LD) in blocks of SNPs,
+1. founder haplotypes with linkage disequilibrium (LD) in blocks of SNPs, optionally drawn
+   from a few ancestral haplotypes per block (perfect LD, as in coalescent data),
 2. gene dropping through the pedigrees with recombination (Haldane's map function),
 3. a trait ``y = mean + g + s + e``: additive effects of causal SNPs ``g``, a shared
    environmental effect ``s`` correlated within families, and an individual environmental
@@ -29,6 +30,8 @@ _PEDIGREE_COLUMNS = ["family", "individual", "father", "mother", "sex"]
 _RELATIONSHIPS = ("spouse", "sibling", "parent_offspring")  # order of assignment
 _MISSING_PARENT = {"0", "", "nan", "NaN", "None", "NA", "<NA>"}
 _PSD_TOL = 1e-10
+_POOL_BATCH = 256         # candidate ancestral pools drawn at a time, per block
+_MAX_POOL_DRAWS = 100_000  # then give up
 
 
 def _show(labels, limit=5):
@@ -50,20 +53,26 @@ class FamilyStudy:
         2 female). Founders have father and mother ``"0"``.
     genotypes : pandas.DataFrame
         Individuals x SNPs, counts (0, 1, 2) of the minor allele (the allele whose population
-        frequency ``maf`` is at most 0.5), dtype int64; columns ``SNP1, SNP2, ...``.
+        frequency ``maf`` is at most 0.5; with ancestral haplotypes it can be the major allele
+        of the study, see ``founder_freq``), dtype int64; columns ``SNP1, SNP2, ...``.
     phenotype : pandas.Series
         The trait, named ``"trait"``.
     snp_map : pandas.DataFrame
         One row per SNP: ``name, chromosome, cM, bp, block`` (LD block, numbered from 1) and
-        ``maf`` (population frequency of the counted allele).
+        ``maf`` (population frequency of the counted allele). With ``n_ancestral_haplotypes``
+        also ``founder_freq``: the frequency of the counted allele among the ancestral
+        haplotypes, moved towards 1/2 by ``ancestral_mutation_prob`` (the expected frequency
+        in founders, which the trait is standardised with).
     causal : pandas.DataFrame
-        Indexed by causal SNP name: ``fraction`` (of ``total_variance``), ``maf`` and
-        ``effect`` (trait change per copy of the minor allele).
+        Indexed by causal SNP name: ``fraction`` (of ``total_variance``), ``maf``,
+        ``founder_freq`` (with ``n_ancestral_haplotypes`` only) and ``effect`` (trait change
+        per copy of the counted allele).
     components : pandas.DataFrame
         Per individual: ``genetic``, ``shared_env``, ``individual_env``; the trait is
         ``mean`` plus their sum.
     expected_variance : pandas.Series
-        Population variances: one per causal SNP (``effect**2 * 2 maf (1 - maf)``), then
+        Population variances: one per causal SNP (``effect**2 * 2 p (1 - p)`` with ``p`` the
+        ``founder_freq``, or ``maf`` without ancestral haplotypes), then
         ``genetic`` (with the LD between causal SNPs), ``shared_env``, ``individual_env`` and
         ``total``. See the Notes of :func:`simulate_family_study`.
     """
@@ -357,6 +366,60 @@ def _founder_haplotypes(rng, n_haplotypes, maf, orientation, block_start, ld_rho
     return out
 
 
+def _ancestral_pool(rng, n_ancestral, maf, orientation, block_start, ld_rho, names):
+    """Ancestral block haplotypes (n_ancestral, n_snps), every SNP polymorphic among them.
+
+    Blocks are independent; each block's ancestral haplotypes come from
+    :func:`_founder_haplotypes` and are redrawn, as a whole, until every SNP of the block
+    carries both alleles (candidates are drawn in batches and the first that passes is
+    kept, which is rejection sampling).
+    """
+    def polymorphic(count):
+        return ((count > 0) & (count < n_ancestral)).all(axis=-1)
+
+    n_snps = len(maf)
+    pool = _founder_haplotypes(rng, n_ancestral, maf, orientation, block_start, ld_rho)
+    bounds = np.r_[np.flatnonzero(block_start), n_snps]
+    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        first = pool[:, lo:hi].sum(axis=0)
+        drawn = 1
+        while not polymorphic(first):
+            if drawn >= _MAX_POOL_DRAWS:
+                mono = lo + np.flatnonzero((first == 0) | (first == n_ancestral))
+                raise ValueError(
+                    f"could not draw {n_ancestral} ancestral haplotypes of LD block {b + 1} "
+                    f"in which every SNP is polymorphic in {drawn} tries (in the first, "
+                    f"{_show(np.asarray(names)[mono])} with minor-allele frequencies "
+                    f"{_show(np.round(maf[mono], 4))} were monomorphic); use more "
+                    "ancestral haplotypes, a smaller block_size or higher frequencies")
+            cand = _founder_haplotypes(rng, _POOL_BATCH * n_ancestral, maf[lo:hi],
+                                       orientation[lo:hi], block_start[lo:hi], ld_rho)
+            cand = cand.reshape(_POOL_BATCH, n_ancestral, hi - lo)
+            drawn += _POOL_BATCH
+            ok = np.flatnonzero(polymorphic(cand.sum(axis=1)))
+            if len(ok):
+                pool[:, lo:hi] = cand[ok[0]]
+                break
+    return pool
+
+
+def _founders_from_pool(rng, n_haplotypes, pool, block_start, mutation_prob):
+    """Founder haplotypes: per block a uniform draw from the pool, then independent flips.
+
+    The flips (a founder allele differs from its ancestral one with probability
+    ``mutation_prob``, per SNP) are drawn even when the probability is 0, so that the same
+    seed gives the same choices whatever the probability.
+    """
+    n_ancestral, n_snps = pool.shape
+    block = np.cumsum(block_start) - 1
+    pick = rng.integers(0, n_ancestral, size=(n_haplotypes, block[-1] + 1))
+    out = np.empty((n_haplotypes, n_snps), dtype=np.uint8)
+    for rows in _chunks(n_haplotypes, n_snps):
+        out[rows] = np.take_along_axis(pool, pick[rows][:, block], axis=0)
+        out[rows] ^= (rng.random((len(rows), n_snps)) < mutation_prob).astype(np.uint8)
+    return out
+
+
 def _chunks(n_rows, n_snps, cells=1 << 22):
     """Row numbers in runs of at most ``cells / n_snps``, to bound the memory of draws."""
     step = max(1, cells // max(n_snps, 1))
@@ -609,6 +672,7 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
                           maf_range=(0.05, 0.5), allele_freq=None, cm=None, cm_spacing=0.1,
                           chromosome=None, mean=0.0, total_variance=1.0, causal=None,
                           shared_env_fraction=0.0, shared_env_corr=None, nonpsd="raise",
+                          n_ancestral_haplotypes=None, ancestral_mutation_prob=0.0,
                           seed=None):
     r"""Simulate SNP genotypes and a quantitative trait for families with known pedigrees.
 
@@ -658,6 +722,18 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     nonpsd : {"raise", "nearest"}
         What to do when a family's shared-environment correlation matrix is not positive
         semidefinite: raise a ValueError, or use the nearest correlation matrix [Higham2002]_.
+    n_ancestral_haplotypes : int >= 2, optional
+        If given, each LD block has a pool of this many ancestral haplotypes (drawn by the LD
+        model, every SNP polymorphic among them) and every founder haplotype copies, block by
+        block, a pool member drawn uniformly with replacement (see Notes). Few distinct
+        haplotypes per block, as in coalescent data, put SNPs in perfect LD: their genotype
+        columns are identical, complementary (``2 - x``) or linear combinations of others
+        across the whole sample, so ``[1, genotypes]`` is rank deficient. Default None: each
+        founder haplotype is drawn from the LD model directly (no perfect LD).
+    ancestral_mutation_prob : float in [0, 0.5)
+        With ``n_ancestral_haplotypes``: probability that a founder haplotype carries the
+        other allele than its ancestral haplotype, independently per SNP (mutation or gene
+        conversion since the ancestors); it breaks perfect LD. Default 0.
     seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
         Passed to :func:`numpy.random.default_rng`. The same seed and arguments give the same
         study.
@@ -673,8 +749,9 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     ValueError
         On an invalid pedigree (missing columns or parents, duplicated IDs, one parent only,
         parent of the wrong sex or family, cycles), fractions outside [0, 1] or summing to
-        more than 1, unknown causal SNP names, a variance <= 0, or shared-environment
-        correlations that give a matrix that is not positive semidefinite.
+        more than 1, unknown causal SNP names, a variance <= 0, shared-environment
+        correlations that give a matrix that is not positive semidefinite, or ancestral
+        haplotypes with every SNP polymorphic that are too improbable to draw.
 
     Notes
     -----
@@ -690,12 +767,28 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     ``D = int_0^{o_j o_k rho^|j-k|} phi_2(Phi^{-1}(maf_j), Phi^{-1}(maf_k); r) dr``
     [Plackett1954]_.
 
+    **Ancestral haplotypes** (``n_ancestral_haplotypes = H``). Coalescent data have few
+    distinct haplotypes in a short region. For each block, H ancestral haplotypes are drawn
+    from the model above, and redrawn (all H together) until every SNP of the block carries
+    both alleles among them (SNPs are segregating sites of the ancestral sample; this
+    condition does not involve the trait). Each founder haplotype then copies, in each block
+    independently, an ancestral haplotype chosen uniformly with replacement, and each allele
+    is flipped with probability ``mu = ancestral_mutation_prob``. Given the pool, founder
+    haplotypes are independent, with frequency ``f_j = q_j (1 - 2 mu) + mu`` of the counted
+    allele (``q_j`` the pool's frequency, a multiple of 1/H: ``founder_freq``) and, within a
+    block, LD ``D_jk = (1 - 2 mu)^2 (q_jk - q_j q_k)`` (``q_jk`` the pool's frequency of
+    carrying both); blocks stay independent. ``maf`` is then the frequency of the population
+    the pool was drawn from, not of the study. With ``mu = 0`` the genotypes of a block lie
+    in the span of H haplotype counts that sum to 2, so ``[1, genotypes]`` has rank at most
+    ``1 + (H - 1) x (number of blocks)`` (recombination within a block, rare at short
+    distances, can add a little).
+
     **Gene dropping.** Parents are simulated before their children [MacCluer1986]_. A gamete
     starts on a random parental haplotype and switches between adjacent SNPs with the
     Haldane recombination fraction ``(1 - exp(-2 d / 100)) / 2`` (``d`` in cM) [Haldane1919]_,
     and with 1/2 between chromosomes. The map's ``bp`` column is ``cM`` at 1 cM per Mb.
 
-    **Trait.** With ``G_k`` the minor-allele count of causal SNP k,
+    **Trait.** With ``G_k`` the allele count of causal SNP k (as in ``genotypes``),
 
     .. math::
 
@@ -703,26 +796,31 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
         b_k = \sqrt{h_k V / (2 p_k (1 - p_k))},
 
     so that SNP k alone has variance ``h_k V`` in every non-inbred individual (``p_k`` is the
-    population frequency, not the sample's; inbreeding F multiplies it by 1 + F). Effects are
-    positive per minor allele. ``s = sqrt(c V) u`` with ``u ~ N(0, R_f)`` within family f
-    (see ``shared_env_corr``; all other pairs, e.g. grandparent-grandchild or in-laws, have
-    correlation 0) and ``e ~ N(0, (1 - sum h_k - c) V)`` independent. Pairwise correlations
-    can be incompatible: ``R_f`` is then not positive semidefinite (the seed's spouse 0.8,
-    parent-offspring 0.5 and sibling 0.5 are, for the seed's pedigree). Nothing is adjusted
-    silently: by default this raises a ValueError; ``nonpsd="nearest"`` replaces ``R_f`` by
-    the nearest correlation matrix [Higham2002]_, whose entries
-    :func:`shared_env_correlation` returns.
+    expected frequency in founders, not the sample's: ``maf``, or ``founder_freq`` with
+    ancestral haplotypes, for which the fractions hold given the pool; inbreeding F multiplies
+    it by 1 + F). Effects are positive per counted allele. ``s = sqrt(c V) u`` with
+    ``u ~ N(0, R_f)`` within family f (see ``shared_env_corr``; all other pairs, e.g.
+    grandparent-grandchild or in-laws, have correlation 0) and ``e ~ N(0, (1 - sum h_k - c) V)``
+    independent. Pairwise correlations can be incompatible: ``R_f`` is then not positive
+    semidefinite (the seed's spouse 0.8, parent-offspring 0.5 and sibling 0.5 are, for the
+    seed's pedigree). Nothing is adjusted silently: by default this raises a ValueError;
+    ``nonpsd="nearest"`` replaces ``R_f`` by the nearest correlation matrix [Higham2002]_, whose
+    entries :func:`shared_env_correlation` returns.
 
     In expectation the fractions are exact for each causal SNP, for the shared and for the
     individual environment. Causal SNPs in LD add covariances ``2 b_j b_k D_jk`` to the
     genetic variance, so that it is not ``sum h_k V``: ``expected_variance["genetic"]`` and
     ``["total"]`` include them, computed with the founders' LD (in descendants LD shrinks by
     ``1 - theta`` per meiosis, negligible within a block unless ``cm_spacing`` is large).
-    Place causal SNPs in different blocks for a total variance of exactly ``V``.
+    Place causal SNPs in different blocks for a total variance of exactly ``V``. With few
+    ancestral haplotypes, causal SNPs of one block are in strong (possibly perfect) LD and
+    the genetic variance can be far from ``sum h_k V``.
 
-    The random stream is consumed in a fixed order (frequencies, orientations, founders,
-    gametes generation by generation, shared then individual environment), so trait
-    parameters do not change the genotypes drawn with a seed.
+    The random stream is consumed in a fixed order (frequencies, orientations, founders --
+    with ancestral haplotypes: the pool, the founders' choices in it, the flips --, gametes
+    generation by generation, shared then individual environment), so trait parameters do
+    not change the genotypes drawn with a seed; neither does ``ancestral_mutation_prob``
+    change the pool or the choices (the flips' uniforms are drawn even when it is 0).
 
     References
     ----------
@@ -745,7 +843,7 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
 
     Examples
     --------
-    The seed study (100 families of 12, 130 SNPs):
+    The seed study (100 families of 12, 130 SNPs, 5 ancestral haplotypes per LD block):
 
     >>> from statsmodels_kinship.simulate import seed_study_parameters, simulate_family_study
     >>> study = simulate_family_study(**seed_study_parameters(), seed=1)
@@ -754,11 +852,13 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     >>> study.genotypes.iloc[:3, :5].shape, study.phenotype.name
     ((3, 5), 'trait')
     >>> study.causal.round(3)
-           fraction    maf  effect
-    SNP1        0.1  0.072   0.865
-    SNP3        0.2  0.419   0.641
-    SNP5        0.2  0.058   1.353
-    SNP11       0.1  0.124   0.678
+           fraction    maf  founder_freq  effect
+    SNP1        0.1  0.072           0.2   0.559
+    SNP3        0.2  0.419           0.4   0.645
+    SNP5        0.2  0.058           0.2   0.791
+    SNP11       0.1  0.124           0.4   0.456
+    >>> study.genotypes.T.drop_duplicates().shape[0] < 130  # identical SNPs: perfect LD
+    True
     >>> parts = study.components.sum(axis=1) + 10.0
     >>> bool(abs(parts - study.phenotype).max() < 1e-12)
     True
@@ -810,6 +910,16 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     corr = _check_corr(shared_env_corr)
     if nonpsd not in ("raise", "nearest"):
         raise ValueError(f"nonpsd must be 'raise' or 'nearest', got {nonpsd!r}")
+    if n_ancestral_haplotypes is not None and (not isinstance(n_ancestral_haplotypes, Integral)
+                                               or n_ancestral_haplotypes < 2):
+        raise ValueError(f"n_ancestral_haplotypes must be None or an integer >= 2, got "
+                         f"{n_ancestral_haplotypes!r}")
+    if not isinstance(ancestral_mutation_prob, Real) or not 0 <= ancestral_mutation_prob < 0.5:
+        raise ValueError(f"ancestral_mutation_prob must be in [0, 0.5), got "
+                         f"{ancestral_mutation_prob!r}")
+    if ancestral_mutation_prob > 0 and n_ancestral_haplotypes is None:
+        raise ValueError("ancestral_mutation_prob applies to founders drawn from ancestral "
+                         "haplotypes: set n_ancestral_haplotypes too")
 
     snp_map, block_start, rec = _snp_map(n_snps, cm, cm_spacing, chromosome, block_size)
     rng = np.random.default_rng(seed)
@@ -818,15 +928,24 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     snp_map["maf"] = maf
 
     n_founders = int((ped.depth == 0).sum())
-    founders = _founder_haplotypes(rng, 2 * n_founders, maf, orientation, block_start,
-                                   float(ld_rho)).reshape(n_founders, 2, n_snps)
-    haps = _drop_genes(rng, ped, founders, rec)
+    if n_ancestral_haplotypes is None:
+        founders = _founder_haplotypes(rng, 2 * n_founders, maf, orientation, block_start,
+                                       float(ld_rho))
+        freq = maf
+    else:
+        pool = _ancestral_pool(rng, int(n_ancestral_haplotypes), maf, orientation,
+                               block_start, float(ld_rho), names)
+        mu = float(ancestral_mutation_prob)
+        founders = _founders_from_pool(rng, 2 * n_founders, pool, block_start, mu)
+        freq = pool.mean(axis=0) * (1 - 2 * mu) + mu
+        snp_map["founder_freq"] = freq
+    haps = _drop_genes(rng, ped, founders.reshape(n_founders, 2, n_snps), rec)
     geno = haps.sum(axis=1, dtype=np.int64)
 
     V = float(total_variance)
     cidx = np.array([names.index(k) for k in fractions], dtype=int)
     h = np.array(list(fractions.values()))
-    p = maf[cidx]
+    p = freq[cidx]
     effect = np.sqrt(h * V / (2 * p * (1 - p)))
     genetic = (geno[:, cidx] - 2 * p) @ effect if len(cidx) else np.zeros(len(ped.ids))
     shared = np.sqrt(c_frac * V) * _shared_env(rng, ped, corr, nonpsd)
@@ -836,9 +955,15 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     blocks = snp_map["block"].to_numpy()
     for a, b in combinations(range(len(cidx)), 2):
         j, k = cidx[a], cidx[b]
-        if blocks[j] == blocks[k]:
+        if blocks[j] != blocks[k]:
+            continue
+        if n_ancestral_haplotypes is None:
             r = orientation[j] * orientation[k] * float(ld_rho) ** abs(k - j)
-            cov[a, b] = cov[b, a] = 2 * _haplotype_ld(maf[j], maf[k], r)
+            d = _haplotype_ld(maf[j], maf[k], r)
+        else:  # LD in the pool, diluted by independent flips
+            d = (1 - 2 * mu) ** 2 * (np.mean(pool[:, j] * pool[:, k], dtype=float)
+                                     - pool[:, j].mean() * pool[:, k].mean())
+        cov[a, b] = cov[b, a] = 2 * d
     var_g = float(effect @ cov @ effect)
     causal_names = list(fractions)
     expected = pd.Series(list(effect ** 2 * np.diag(cov)) + [var_g, c_frac * V, e_frac * V,
@@ -855,8 +980,9 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
         genotypes=pd.DataFrame(geno, index=index, columns=pd.Index(names, name="snp")),
         phenotype=pd.Series(mean + genetic + shared + individual, index=index, name="trait"),
         snp_map=snp_map,
-        causal=pd.DataFrame({"fraction": h, "maf": p, "effect": effect},
-                            index=causal_names),
+        causal=pd.DataFrame({"fraction": h, "maf": maf[cidx], **(
+            {} if n_ancestral_haplotypes is None else {"founder_freq": p}), "effect": effect},
+            index=causal_names),
         components=pd.DataFrame({"genetic": genetic, "shared_env": shared,
                                  "individual_env": individual}, index=index),
         expected_variance=expected,
@@ -868,15 +994,22 @@ def seed_study_parameters(n_families=100):
 
     The seed data were simulated with SeqSIMLA [Chung2015]_; this preset reproduces its
     design, not its numbers (SeqSIMLA took haplotypes from a coalescent simulation with
-    cosi, and its shared-environment algorithm is not reproduced here).
+    cosi, mimicked here by a few ancestral haplotypes per LD block, and its
+    shared-environment algorithm is not reproduced here).
 
     - ``n_families`` (100 in the seed) copies of :func:`seed_pedigree` (12 members, 3
       generations), IDs ``F001_01`` ...;
     - 130 SNPs on one chromosome, 1 kb apart (0.001 cM; the seed's SNPs lie in so short a
       region that recombination in it is negligible), in 13 LD blocks of 10 with strong LD
-      (``ld_rho=0.95``; the seed's 130 SNPs have only 40 distinct genotype columns);
-      minor-allele frequencies uniform on (0.05, 0.5) except the causal SNPs, which get the
-      seed's ``data.freq``: SNP1 0.072, SNP3 0.419, SNP5 0.058, SNP11 0.124;
+      (``ld_rho=0.95``); minor-allele frequencies uniform on (0.05, 0.5) except the causal
+      SNPs, which get the seed's ``data.freq``: SNP1 0.072, SNP3 0.419, SNP5 0.058, SNP11
+      0.124;
+    - founder haplotypes drawn from 5 ancestral haplotypes per block
+      (``n_ancestral_haplotypes=5``, no mutation), so that many SNPs are in perfect LD: the
+      design ``[1, genotypes]`` has rank at most 1 + 13 x 4 = 53 of 131 (the seed's has rank
+      25; its 130 SNPs have only 40 distinct genotype columns). Frequencies in the study are
+      then multiples of 1/5 (``founder_freq``; at least 0.2 even for SNP5's 0.058), and the
+      trait's effects are standardised with them;
     - trait mean 10 and variance 1; causal SNP1, SNP3, SNP5 and SNP11 explain 10%, 20%,
       20% and 10%; the shared environment 35% with correlations spouses 0.8,
       parent-offspring 0.5, siblings 0.5; the individual environment the remaining 5%.
@@ -887,8 +1020,10 @@ def seed_study_parameters(n_families=100):
       0.77 and the second-generation siblings (4-5) 0.44; in-laws 3-5 and 4-6 get 0.03 (see
       :func:`shared_env_correlation`).
     - Causal SNP1, SNP3 and SNP5 share an LD block, so the genetic variance (and the trait
-      variance) differ from 0.6 (and 1) by their LD covariances; see
-      ``FamilyStudy.expected_variance``.
+      variance) differ from 0.6 (and 1) by their LD covariances, which with 5 ancestral
+      haplotypes depend much on the seed; see ``FamilyStudy.expected_variance``. With most
+      seeds SNP3 or SNP5 is in perfect LD with earlier SNPs of its block (aliased in a fit
+      of all SNPs); ``data/make_data.py`` uses a seed with which no causal SNP is.
 
     Parameters
     ----------
@@ -930,4 +1065,5 @@ def seed_study_parameters(n_families=100):
         "shared_env_fraction": 0.35,
         "shared_env_corr": {"spouse": 0.8, "parent_offspring": 0.5, "sibling": 0.5},
         "nonpsd": "nearest",
+        "n_ancestral_haplotypes": 5,
     }

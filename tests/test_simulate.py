@@ -2,11 +2,14 @@
 
 Oracles independent of the simulator: a kinship recursion written here (expected genotype
 correlations of relatives), scipy's bivariate normal CDF (LD of the haplotype model), Higham's
-published nearest-correlation example, Mendel's rules and Haldane's map function. Statistical
-checks use a large simulation (2000 families) and tolerances of about 4.5 standard errors,
-estimated from the independent families.
+published nearest-correlation example, Mendel's rules, Haldane's map function and the rank
+bound of genotypes built from few ancestral haplotypes. Statistical checks use large
+simulations (2000 families: the seed preset with its ancestral haplotypes, with mutation, and
+without ancestral haplotypes) and tolerances of about 4.5 standard errors, estimated from the
+independent families.
 """
 import doctest
+import hashlib
 import importlib.util
 import pathlib
 
@@ -17,6 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
 from statsmodels_kinship import simulate as sim
+from statsmodels_kinship._spectral import aliased_columns
 from statsmodels_kinship.simulate import (
     replicate_pedigree,
     seed_pedigree,
@@ -37,7 +41,39 @@ def study():
 
 @pytest.fixture(scope="module")
 def big():
+    """The seed preset: 5 ancestral haplotypes per block."""
     return simulate_family_study(**seed_study_parameters(n_families=N_BIG), seed=2024)
+
+
+@pytest.fixture(scope="module")
+def big_mutated():
+    """The seed preset with flips of the ancestral alleles (no perfect LD)."""
+    return simulate_family_study(**seed_study_parameters(n_families=N_BIG), seed=2025,
+                                 ancestral_mutation_prob=0.05)
+
+
+@pytest.fixture(scope="module")
+def big_direct():
+    """The seed preset without ancestral haplotypes: founders straight from the LD model."""
+    return simulate_family_study(**{**seed_study_parameters(n_families=N_BIG),
+                                    "n_ancestral_haplotypes": None}, seed=2026)
+
+
+BIG = ["big", "big_mutated", "big_direct"]
+
+
+def founder_freq(study):
+    """Expected frequency of the counted allele in founders, which the trait is scaled with."""
+    m = study.snp_map
+    return (m["founder_freq"] if "founder_freq" in m else m["maf"]).to_numpy()
+
+
+def design_rank(genotypes):
+    """Rank of [1, genotypes] by R's rule, and the aliased SNP names."""
+    g = np.asarray(genotypes, dtype=float)
+    aliased = aliased_columns(np.column_stack([np.ones(len(g)), g]))
+    names = np.asarray(genotypes.columns)[aliased[1:]]
+    return int((~aliased).sum()), list(names)
 
 
 @pytest.fixture
@@ -147,6 +183,24 @@ def test_committed_files_agree_with_each_other():
     assert sum(p.stat().st_size for p in DATA.glob("*.csv")) < 1_000_000
 
 
+def test_committed_data_set_is_rank_deficient_with_the_causal_snps_kept():
+    """Perfect LD, as in the seed (rank 25), but no causal SNP aliased with earlier SNPs."""
+    geno = pd.read_csv(DATA / "genotypes.csv", index_col="individual")
+    snps = pd.read_csv(DATA / "snp_map.csv")
+    rank, aliased = design_rank(geno)
+    assert rank == 48  # python data/make_data.py; at most 1 + 13 x (5 - 1) = 53
+    assert len(aliased) == 131 - rank
+    assert not set(aliased) & {"SNP1", "SNP3", "SNP5", "SNP11"}
+    # identical and complementary SNP columns both occur
+    g = geno.to_numpy()
+    same = [(j, k) for j in range(130) for k in range(j) if (g[:, j] == g[:, k]).all()]
+    flipped = [(j, k) for j in range(130) for k in range(j) if (g[:, j] == 2 - g[:, k]).all()]
+    assert same and flipped
+    # the frequencies in the study are those of 5 ancestral haplotypes
+    assert_allclose(snps["founder_freq"] * 5, np.round(snps["founder_freq"] * 5), atol=1e-6)
+    assert snps["founder_freq"].between(0.2 - 1e-9, 0.8 + 1e-9).all()
+
+
 # -------------------------------------------------------------------------------------------
 # Structure
 # -------------------------------------------------------------------------------------------
@@ -165,7 +219,9 @@ def test_shapes_ids_and_labels(study):
         assert_array_equal(obj.index, ped["individual"])
     assert study.phenotype.name == "trait"
     assert list(study.components.columns) == ["genetic", "shared_env", "individual_env"]
-    assert list(study.snp_map.columns) == ["name", "chromosome", "cM", "bp", "block", "maf"]
+    assert list(study.snp_map.columns) == ["name", "chromosome", "cM", "bp", "block", "maf",
+                                           "founder_freq"]
+    assert list(study.causal.columns) == ["fraction", "maf", "founder_freq", "effect"]
     assert list(study.causal.index) == ["SNP1", "SNP3", "SNP5", "SNP11"]
     assert repr(study) == "FamilyStudy(100 families, 1200 individuals, 130 SNPs, 4 causal)"
 
@@ -216,7 +272,8 @@ def test_trait_is_mean_plus_components(study):
     causal = study.causal
     assert_allclose(causal["maf"], [0.072, 0.419, 0.058, 0.124])
     assert_allclose(causal["maf"], snp.loc[causal.index, "maf"])
-    p = causal["maf"].to_numpy()
+    assert_allclose(causal["founder_freq"], snp.loc[causal.index, "founder_freq"])
+    p = causal["founder_freq"].to_numpy()
     assert_allclose(causal["effect"], np.sqrt(causal["fraction"] / (2 * p * (1 - p))))
     g = (study.genotypes[causal.index] - 2 * p) @ causal["effect"].to_numpy()
     assert_allclose(c["genetic"], g, atol=1e-12)
@@ -239,11 +296,14 @@ def test_allele_frequencies_and_map(study):
 # Statistics of a large simulation
 # -------------------------------------------------------------------------------------------
 
-def test_variance_fractions(big):
+@pytest.mark.parametrize("which", BIG)
+def test_variance_fractions(which, request):
     """Realised variances (about the known mean 0) match the requested fractions."""
+    big = request.getfixturevalue(which)
     causal, ev = big.causal, big.expected_variance
+    p = pd.Series(founder_freq(big), index=big.snp_map["name"])
     for name, row in causal.iterrows():
-        x = row["effect"] * (big.genotypes[name] - 2 * row["maf"])
+        x = row["effect"] * (big.genotypes[name] - 2 * p[name])
         est, se = family_means(x ** 2, N_BIG)
         assert abs(est - row["fraction"]) < Z * se, (name, est, row["fraction"], se)
     for comp, want in (("genetic", ev["genetic"]), ("shared_env", 0.35),
@@ -280,9 +340,11 @@ def test_shared_environment_correlations(big):
             assert abs(realised[pos[a], pos[b]] - want[kind]) < Z * se + 0.01, (kind, a, b)
 
 
-def test_relatives_share_genotypes_as_their_kinship_says(big):
+@pytest.mark.parametrize("which", ["big", "big_direct"])
+def test_relatives_share_genotypes_as_their_kinship_says(which, request):
     """Gene dropping: corr of standardised genotypes of relatives is 2 x kinship."""
-    p = big.snp_map["maf"].to_numpy()
+    big = request.getfixturevalue(which)
+    p = founder_freq(big)
     z = (big.genotypes.to_numpy() - 2 * p) / np.sqrt(2 * p * (1 - p))
     z = z.reshape(N_BIG, 12, -1)
     per_family = np.einsum("fis,fjs->fij", z, z) / z.shape[2]
@@ -293,7 +355,9 @@ def test_relatives_share_genotypes_as_their_kinship_says(big):
     assert want[0, 4] == 0.5 and want[4, 5] == 0.5 and want[6, 9] == 0.125
 
 
-def test_snps_in_a_block_are_in_ld_and_blocks_are_not(big):
+@pytest.mark.parametrize("which", BIG)
+def test_snps_in_a_block_are_in_ld_and_blocks_are_not(which, request):
+    big = request.getfixturevalue(which)
     founders = (big.pedigree["father"] == "0").to_numpy()
     r = np.corrcoef(big.genotypes.to_numpy()[founders].T)
     adjacent = np.abs(np.diag(r, 1))
@@ -350,6 +414,79 @@ def test_haplotype_ld_matches_the_founder_haplotypes():
         assert abs(d - want) < Z * 0.5 / np.sqrt(200_000), (j, k, d, want)
     assert abs(sim._haplotype_ld(0.2, 0.3, 1.0) - (0.2 - 0.06)) < 1e-12
     assert abs(sim._haplotype_ld(0.2, 0.3, -1.0) - (0.0 - 0.06)) < 1e-12
+
+
+def test_default_founders_are_unchanged_by_the_ancestral_haplotype_option():
+    """n_ancestral_haplotypes=None draws what the simulator drew before the option existed."""
+    params = {**seed_study_parameters(n_families=5), "n_ancestral_haplotypes": None}
+    s = simulate_family_study(**params, seed=7)
+    digest = hashlib.sha256(s.genotypes.to_numpy().astype("<i8").tobytes()).hexdigest()
+    assert digest == "5e32d6fffc1af2dac6f3ae7ff9418711ce88a10b3a8c8826212486cfa832ff96"
+    assert_allclose(s.phenotype.iloc[[0, 30, 59]], [10.3998598596, 11.3433238265,
+                                                     9.7057292849], atol=1e-9)
+    assert list(s.snp_map.columns) == ["name", "chromosome", "cM", "bp", "block", "maf"]
+    assert list(s.causal.columns) == ["fraction", "maf", "effect"]
+
+
+def test_ancestral_pool_and_founders_drawn_from_it():
+    rng = np.random.default_rng(3)
+    maf = np.r_[np.full(6, 0.05), np.full(6, 0.3)]
+    orient = np.array([1, -1] * 6)
+    start = np.arange(12) % 4 == 0  # 3 blocks of 4
+    names = [f"SNP{j + 1}" for j in range(12)]
+    pool = sim._ancestral_pool(rng, 3, maf, orient, start, 0.9, names)
+    assert pool.shape == (3, 12)
+    assert ((pool.sum(axis=0) > 0) & (pool.sum(axis=0) < 3)).all()  # all polymorphic
+    m = 30_000
+    h = sim._founders_from_pool(np.random.default_rng(4), m, pool, start, 0.0)
+    for b in range(3):
+        block, ancestral = h[:, 4 * b:4 * b + 4], pool[:, 4 * b:4 * b + 4]
+        # every founder block is an ancestral one, each pool member chosen with probability 1/3
+        seen = 0
+        for r in np.unique(ancestral, axis=0):
+            share = (block == r).all(axis=1).mean()
+            want = (ancestral == r).all(axis=1).mean()
+            assert abs(share - want) < Z * np.sqrt(want * (1 - want) / m)
+            seen += share
+        assert seen == 1.0
+    # flips: the same seed gives the same choices; alleles differ where flipped
+    mu = 0.1
+    f = sim._founders_from_pool(np.random.default_rng(4), m, pool, start, mu)
+    assert abs((f != h).mean() - mu) < Z * np.sqrt(mu * (1 - mu) / (m * 12))
+    want = pool.mean(axis=0) * (1 - 2 * mu) + mu
+    assert np.all(np.abs(f.mean(axis=0) - want) < Z * 0.5 / np.sqrt(m))
+
+
+def test_ancestral_haplotypes_bound_the_rank():
+    """Without recombination a block's genotypes span at most H - 1 dimensions beyond 1."""
+    ped = replicate_pedigree(seed_pedigree(), 50)
+    args = dict(n_snps=30, block_size=6, ld_rho=0.9, cm_spacing=0.0, seed=8)  # 5 blocks
+    for H in (2, 3, 4, 6):
+        s = simulate_family_study(ped, n_ancestral_haplotypes=H, **args)
+        rank, _ = design_rank(s.genotypes)
+        assert rank <= 1 + 5 * (H - 1), (H, rank)
+        if H == 2:  # two distinct ancestral haplotypes per block (complementary ones)
+            assert rank == 6
+        f = s.snp_map["founder_freq"].to_numpy()
+        assert_allclose(f * H, np.round(f * H), atol=1e-12)
+        assert ((f > 0) & (f < 1)).all()
+        assert (s.genotypes.std() > 0).all()  # polymorphic in the pool, so in the sample
+    mutated = simulate_family_study(ped, n_ancestral_haplotypes=3, ancestral_mutation_prob=0.05,
+                                    **args)
+    assert design_rank(mutated.genotypes)[0] == 31
+    direct = simulate_family_study(ped, **args)
+    assert design_rank(direct.genotypes)[0] == 31
+
+
+def test_ancestral_haplotypes_do_not_depend_on_the_trait_or_mutation():
+    params = seed_study_parameters(n_families=10)
+    a = simulate_family_study(**params, seed=3)
+    b = simulate_family_study(**{**params, "causal": {"SNP2": 0.3}, "mean": 0.0}, seed=3)
+    pd.testing.assert_frame_equal(a.genotypes, b.genotypes)
+    pd.testing.assert_frame_equal(a.snp_map, b.snp_map)
+    c = simulate_family_study(**params, ancestral_mutation_prob=0.01, seed=3)
+    differ = (a.genotypes != c.genotypes).to_numpy().mean()
+    assert 0 < differ < 0.05  # the same choices, a few flips (through parents: 2 x 0.01 each)
 
 
 def test_nearest_correlation_matrix_of_highams_example():
@@ -414,6 +551,13 @@ def _broken(ped, changes):
     ({"block_size": 0}, "block_size must be a positive integer"),
     ({"cm": [0, 1, 2, 1, 4, 5, 6, 7, 8, 9]}, "nondecreasing within each chromosome"),
     ({"chromosome": [1, 1, 2, 2, 1, 1, 3, 3, 3, 3]}, "ordered by chromosome"),
+    ({"n_ancestral_haplotypes": 1}, "n_ancestral_haplotypes must be None or an integer >= 2"),
+    ({"n_ancestral_haplotypes": 4.0}, "n_ancestral_haplotypes must be None or an integer"),
+    ({"n_ancestral_haplotypes": 4, "ancestral_mutation_prob": 0.5},
+     r"ancestral_mutation_prob must be in \[0, 0\.5\)"),
+    ({"ancestral_mutation_prob": 0.01}, "set n_ancestral_haplotypes too"),
+    ({"n_ancestral_haplotypes": 2, "maf_range": (0.05, 0.05), "ld_rho": 0.0},
+     r"could not draw 2 ancestral haplotypes of LD block 1 in which every SNP is polymorphic"),
 ])
 def test_invalid_arguments(nuclear, kwargs, match):
     args = {"n_snps": 10, **kwargs}
