@@ -1,4 +1,13 @@
 """Public names of statsmodels-kinship."""
+from .bootstrap import KinshipBootstrapResults, parametric_bootstrap  # noqa: F401
+from .inference import (  # noqa: F401
+    LikelihoodRatioTestResults,
+    compare_lr_test,
+    kinship_variance_test,
+    profile_conf_int,
+    satterthwaite_df,
+    t_test_satterthwaite,
+)
 from .io import read_phenotype, read_plink_bed, read_plink_ped  # noqa: F401
 from .kinship import (  # noqa: F401
     genomic_relationship_matrix,

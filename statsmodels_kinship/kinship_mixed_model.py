@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from patsy import DesignInfo
-from scipy import linalg, sparse
+from scipy import linalg, sparse, stats
 from statsmodels.base import model as base
 from statsmodels.base import wrapper as wrap
 from statsmodels.iolib import summary2
@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
     from statsmodels.tools.decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
+from . import bootstrap, inference
 from ._spectral import (
     KinshipDecomposition,
     ProfiledLikelihood,
@@ -295,7 +296,7 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     # -- fitting ------------------------------------------------------------------------
 
-    def fit(self, reml=True, use_t=False, kinship_ratio=None):
+    def fit(self, reml=True, use_t=False, kinship_ratio=None, df_method="residual"):
         """
         Fit the model.
 
@@ -310,6 +311,10 @@ class KinshipMixedLM(base.LikelihoodModel):
             Hold ``delta = s_k^2 / s_e^2`` at this value instead of estimating it (lme4's
             ``theta`` is ``sqrt(delta)``); useful to reproduce a published fit or for
             EMMAX-style fixed-ratio analyses.
+        df_method : {"residual", "satterthwaite"}
+            Degrees of freedom of the t tests: ``n - rank(exog)``, or Satterthwaite's per
+            coefficient (as R's lmerTest; implies ``use_t=True``), used by ``pvalues``,
+            ``conf_int``, ``t_test`` and the summary.
 
         Returns
         -------
@@ -328,8 +333,12 @@ class KinshipMixedLM(base.LikelihoodModel):
             info = {"converged": True, "boundary": delta == 0, "n_evals": 0,
                     "message": "variance ratio held fixed"}
         info["fixed_ratio"] = kinship_ratio is not None
+        if df_method not in ("residual", "satterthwaite"):
+            raise ValueError(f"df_method must be 'residual' or 'satterthwaite', got {df_method!r}")
         with serial_blas():
-            res = KinshipMixedLMResults(self, delta, reml=reml, use_t=use_t, fit_info=info)
+            res = KinshipMixedLMResults(self, delta, reml=reml,
+                                        use_t=use_t or df_method == "satterthwaite",
+                                        fit_info=info, df_method=df_method)
         return KinshipMixedLMResultsWrapper(res)
 
 
@@ -376,7 +385,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     _data_in_cache = ["fittedvalues", "resid", "random_effects"]
 
-    def __init__(self, model, delta, reml=True, use_t=False, fit_info=None):
+    def __init__(self, model, delta, reml=True, use_t=False, fit_info=None,
+                 df_method="residual"):
         sol = model._profile.solve(delta)
         n, p = model._exog_rot.shape
         dof = n - p if reml else n
@@ -402,6 +412,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.fit_info = fit_info
         self.aliased = model.aliased
         self.k_fe = k
+        self.df_method = df_method
         self._llf = model._profile._loglike_from(sol, reml)
         # the variance components and their covariance are fitted quantities (they need the
         # data), so they are computed here and survive remove_data()
@@ -435,6 +446,27 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     def bic(self):
         return -2 * self.llf + np.log(self.nobs) * (self.model.rank + 2)
 
+    @cache_readonly
+    def df_satterthwaite(self):
+        """Satterthwaite degrees of freedom of each coefficient (NaN where aliased)."""
+        return inference.satterthwaite_df(self).to_numpy()
+
+    @cache_readonly
+    def pvalues(self):
+        if self.df_method == "satterthwaite":
+            return 2 * stats.t.sf(np.abs(self.tvalues), self.df_satterthwaite)
+        return super().pvalues
+
+    def conf_int(self, alpha=0.05):
+        """
+        Confidence intervals of the fixed effects (Wald; t with the fit's degrees of
+        freedom when ``use_t``, per coefficient with Satterthwaite's).
+        """
+        if self.df_method != "satterthwaite":
+            return super().conf_int(alpha=alpha)
+        q = stats.t.ppf(1 - alpha / 2, self.df_satterthwaite)
+        return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
+
     def _constraints(self, r_matrix):
         """Numeric (R, q) for a hypothesis on the fixed effects, restricted to the
         non-aliased columns; a hypothesis involving an aliased coefficient is an error."""
@@ -466,12 +498,14 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         -------
         statsmodels.stats.contrast.ContrastResults
         """
+        use_t = self.use_t if use_t is None else use_t
+        if use_t and self.df_method == "satterthwaite":
+            return inference.t_test_satterthwaite(self, r_matrix)
         r, q = self._constraints(r_matrix)
         b, cov = self._kept()
         effect = r @ b
         sd = np.sqrt(np.diag(r @ cov @ r.T))
         stat = (effect - q) / sd
-        use_t = self.use_t if use_t is None else use_t
         if use_t:
             return ContrastResults(effect=effect, t=stat, sd=sd, df_denom=self.df_resid)
         return ContrastResults(effect=effect, statistic=stat, sd=sd, df_denom=self.df_resid,
@@ -500,6 +534,58 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     def f_test(self, r_matrix):
         """Joint F test of ``R b = q`` (see :meth:`wald_test`)."""
         return self.wald_test(r_matrix, use_f=True)
+
+    # -- inference beyond Wald (statsmodels_kinship.bootstrap, .inference) ---------------
+
+    def bootstrap(self, nsim=1000, seed=None, batch_size=None, progress=None):
+        """Parametric bootstrap: ``nsim`` responses drawn from the fit, each refitted exactly.
+
+        See :func:`statsmodels_kinship.bootstrap.parametric_bootstrap`.
+        """
+        return bootstrap.parametric_bootstrap(self, nsim=nsim, seed=seed,
+                                              batch_size=batch_size, progress=progress)
+
+    def simulate(self, nsim=1, seed=None):
+        """Draw ``nsim`` responses from the fitted model, shape (nsim, n).
+
+        See :func:`statsmodels_kinship.bootstrap.simulate`.
+        """
+        return bootstrap.simulate(self, nsim=nsim, seed=seed)
+
+    def compare_lr_test(self, restricted, method="chi2", nsim=1000, seed=None,
+                        batch_size=None, progress=None):
+        """Likelihood-ratio test against a nested restricted fit (ML; REML fits are refitted
+        by ML with a warning); unpacks as ``(lr, pvalue, df)``.
+
+        See :func:`statsmodels_kinship.inference.compare_lr_test`.
+        """
+        return inference.compare_lr_test(self, restricted, method=method, nsim=nsim,
+                                         seed=seed, batch_size=batch_size, progress=progress)
+
+    def kinship_variance_test(self, method="mixture", nsim=1000, seed=None, batch_size=None,
+                              progress=None):
+        """Likelihood-ratio test of ``s_k^2 = 0``: the 50:50 chi2(0)/chi2(1) mixture (Self and
+        Liang) or a parametric bootstrap.
+
+        See :func:`statsmodels_kinship.inference.kinship_variance_test`.
+        """
+        return inference.kinship_variance_test(self, method=method, nsim=nsim, seed=seed,
+                                               batch_size=batch_size, progress=progress)
+
+    def profile_conf_int(self, alpha=0.05, which=("h2", "kinship")):
+        """Profile-likelihood intervals for h2, ``s_k^2`` ('kinship') and ``s_e^2``
+        ('residual'); an interval may start at 0.
+
+        See :func:`statsmodels_kinship.inference.profile_conf_int`.
+        """
+        return inference.profile_conf_int(self, alpha=alpha, which=which)
+
+    def satterthwaite_df(self, r_matrix=None):
+        """Satterthwaite degrees of freedom for t tests of the fixed effects (as lmerTest).
+
+        See :func:`statsmodels_kinship.inference.satterthwaite_df`.
+        """
+        return inference.satterthwaite_df(self, r_matrix)
 
     # -- variance components ------------------------------------------------------------
 
@@ -619,6 +705,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             notes.append("The kinship variance is estimated at zero (boundary of the "
                          "parameter space): the fit equals GLS/OLS; its standard error and "
                          "the Wald interval are not reliable there.")
+        if self.df_method == "satterthwaite":
+            notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
         if self.fit_info.get("fixed_ratio"):
             notes.append("The variance ratio s_k^2/s_e^2 was held fixed, not estimated.")
         if not self.converged:

@@ -1,0 +1,896 @@
+r"""Parametric bootstrap of a KinshipMixedLM fit, every replicate refitted exactly.
+
+One job: draw responses from a fitted kinship model, refit each of them exactly (REML or ML,
+each replicate to its own optimum) and summarise the replicates as Davison & Hinkley's
+bootstrap confidence intervals.
+
+Everything happens in the rotated space of the model's decomposition ``K = U diag(lam) U'``,
+which is computed once by the model and never again: a replicate is drawn there as
+
+.. math::
+
+    \tilde y^* = \tilde X \hat b + \sqrt{\hat s_k^2 \lambda + \hat s_e^2}\, z,
+    \qquad z \sim N(0, I_n),
+
+and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRefit`):
+
+1. *Reduction.* Rotated coordinates with equal eigenvalues form a group ``g``; within a group
+   with more rows than ``p`` (the rank of X) only the ``p`` coordinates spanned by the
+   group's rows of ``X~`` carry information on ``b``; the rest enter the likelihood through
+   one sum of squares per group. The data of a replicate shrink from ``n`` to
+   ``R = sum_g min(n_g, p)`` numbers plus one per group.
+2. *Residual spectrum.* With ``C`` an orthonormal basis of the complement of ``X~`` in the
+   reduced space and ``C' diag(lam) C = Q diag(xi) Q'`` (one symmetric eigendecomposition of
+   size ``R - p`` per bootstrap run, not per replicate), the weighted residual sum of squares
+   of any replicate is ``RSS(delta) = sum_j e_j / (1 + delta a_j)`` with ``e = (Q'C'y~)^2``
+   (and the per-group sums), and ``log|V| + log|X'V^{-1}X| = log|X'X| + sum_j c_j log(1 +
+   delta a_j)`` (Harville 1974). The (restricted) profile likelihood of every replicate and
+   its first two derivatives then cost O(R) per evaluation, so the 1-D search runs on the
+   whole batch at once: the model's grid (one matrix product for the batch), then a
+   safeguarded Newton iteration on the analytic score inside the model's bracket, to machine
+   precision.
+3. *Estimates.* At each replicate's optimum the fixed effects, their standard errors and the
+   log-likelihood are computed exactly as :class:`~statsmodels_kinship.KinshipMixedLM` does
+   (Cholesky factor of the weighted cross products of ``[X~ y~]``), and the observed
+   information of the variance components from the residual spectrum.
+
+A replicate whose likelihood is not bracketed as expected is refitted by the model's own
+1-D search (:meth:`ProfiledLikelihood.maximize`); one whose search ends at the upper end
+(residual variance near zero) is reported as not converged. The cost of a run is one
+eigendecomposition of size ``R - p`` plus, per replicate, one Cholesky factorisation and one
+triangular inverse of size ``p``.
+"""
+import inspect
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+from statsmodels.iolib import summary2
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    ModuleUnavailableWarning,
+    ValueWarning,
+)
+
+from ._spectral import LOG_2PI, ProfiledLikelihood, serial_blas
+
+__all__ = ["parametric_bootstrap", "simulate", "KinshipBootstrapResults", "bootstrap_interval"]
+
+# the model's 1-D search: its grid and eigenvalue grouping, so that a replicate is refitted
+# to the optimum model.fit() would find
+_MAXIMIZE = inspect.signature(ProfiledLikelihood.maximize).parameters
+_N_GRID = _MAXIMIZE["n_grid"].default
+_LOG_RANGE = _MAXIMIZE["log_range"].default
+_GROUP_RTOL = inspect.signature(ProfiledLikelihood).parameters["group_rtol"].default
+
+_BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
+_STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
+_MAX_NEWTON = 200
+_VCOMP_NAMES = ["kinship", "residual"]
+_METHODS = ("studentized", "percentile", "basic", "normal")
+
+
+def _moments_rotated(results):
+    """Mean ``X~ b`` (aliased columns left out) and standard deviations
+    ``sqrt(s_k^2 lam + s_e^2)`` of a fit, in rotated order."""
+    model = results.model
+    b = np.asarray(results.params, dtype=float)[~np.asarray(model.aliased)]
+    s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
+    lam = model.decomposition.eigenvalues
+    return model._exog_rot @ b, np.sqrt(s_k2 * lam + s_e2)
+
+
+def simulate(results, nsim=1, seed=None):
+    r"""
+    Draw responses from a fitted kinship mixed model.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        A fit; responses are drawn from ``N(X b, s_k^2 K + s_e^2 I)`` at its estimates
+        (aliased columns left out).
+    nsim : int
+        Number of response vectors.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Passed to :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    ndarray, shape (nsim, n)
+        One response vector per row, in the model's row order.
+
+    Notes
+    -----
+    The draws are made in the rotated space of the model's decomposition (no factorisation
+    of K): ``y = U (X~ b + sqrt(s_k^2 lam + s_e^2) z)`` with ``z`` standard normal, drawn row
+    by row from the generator. :func:`parametric_bootstrap` draws its replicates the same
+    way, so row ``i`` is the response of bootstrap replicate ``i`` with the same seed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> from statsmodels_kinship.bootstrap import simulate
+    >>> block = np.array([[2, 0, 1, 1], [0, 2, 1, 1], [1, 1, 2, 1], [1, 1, 1, 2]]) / 4
+    >>> K = np.kron(np.eye(30), block)  # 30 families: two parents, two children
+    >>> x = np.ones((120, 1))
+    >>> res = smk.KinshipMixedLM(np.random.default_rng(1).normal(size=120), x, K).fit()
+    >>> simulate(res, nsim=3, seed=0).shape
+    (3, 120)
+    """
+    nsim = _check_count(nsim, "nsim")
+    model = results.model
+    mean_rot, sd_rot = _moments_rotated(results)
+    z = np.random.default_rng(seed).standard_normal((nsim, model.decomposition.n))
+    return model.decomposition.unrotate((mean_rot + sd_rot * z).T).T
+
+
+def _check_count(value, name, minimum=1):
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _same_rotation(a, b):
+    """True when two models share one decomposition (same eigenvalues and vectors)."""
+    da, db = a.decomposition, b.decomposition
+    if da is db:
+        return True
+    if da.n != db.n or not np.array_equal(da.eigenvalues, db.eigenvalues):
+        return False
+    if len(da._groups) != len(db._groups):
+        return False
+    return all(np.array_equal(ia, ib) and np.array_equal(va, vb)
+               for (ia, va), (ib, vb) in zip(da._groups, db._groups))
+
+
+class _BatchRefit:
+    """Exact refits of one model (REML or ML) on many responses at once.
+
+    Parameters
+    ----------
+    model : KinshipMixedLM
+    reml : bool
+    fixed_delta : float, optional
+        Hold ``delta = s_k^2 / s_e^2`` at this value (a fit made with ``kinship_ratio``).
+
+    See the module docstring for the method. Responses are given as a mean in the column
+    space of the model's rotated design (the simulating fit's ``X~ b``, or that of a model
+    nested in this one) plus noise, so that the mean drops out of every residual quantity
+    exactly.
+    """
+
+    def __init__(self, model, reml, fixed_delta=None):
+        self.model = model
+        self.reml = bool(reml)
+        self.fixed_delta = fixed_delta
+        lam = np.asarray(model.decomposition.eigenvalues, dtype=float)
+        x = np.asarray(model._exog_rot, dtype=float)
+        n, p = x.shape
+        self.n, self.p = n, p
+        self.dof = n - p if self.reml else n
+        self.lam_max = float(lam.max()) if n else 0.0
+        self.mean_diag = float(model.mean_kinship_diagonal)
+
+        # groups of equal eigenvalues, by ProfiledLikelihood's rule and with its group means
+        order = np.argsort(lam, kind="stable")
+        lam_sorted = lam[order]
+        scale = max(lam_sorted[-1], 1.0) if n else 1.0
+        breaks = np.flatnonzero(np.diff(lam_sorted) > _GROUP_RTOL * scale) + 1
+        starts = np.r_[0, breaks]
+        sizes = np.diff(np.r_[starts, n])
+        group_lam = np.add.reduceat(lam_sorted, starts) / sizes
+        grouped = 2 * len(sizes) <= n  # ProfiledLikelihood groups only then
+        # the eigenvalue each coordinate has in the likelihood (as the model evaluates it)
+        lam_used = np.empty(n)
+        lam_used[order] = np.repeat(group_lam, sizes) if grouped else lam_sorted
+        if grouped:
+            self.logdet_lam, self.logdet_count = group_lam, sizes.astype(float)
+        else:
+            self.logdet_lam, self.logdet_count = lam_used, np.ones(n)
+
+        # 1. reduction: groups larger than p keep only the span of their rows of X~
+        big = np.flatnonzero(sizes > p)
+        size_of = np.repeat(sizes, sizes)
+        self.pass_rows = order[size_of <= p]
+        self.big = []  # (rows, Q)
+        x_parts, a_parts = [x[self.pass_rows]], [lam_used[self.pass_rows]]
+        for g in big:
+            rows = order[starts[g]:starts[g] + sizes[g]]
+            q, r = linalg.qr(x[rows], mode="economic", check_finite=False)
+            self.big.append((rows, q))
+            x_parts.append(r)
+            a_parts.append(np.full(p, group_lam[g] if grouped else lam_used[rows].mean()))
+        self.left_lam = np.array([lam_used[rows[0]] for rows, _ in self.big])
+        self.left_count = np.array([len(rows) - p for rows, _ in self.big], dtype=float)
+        self.x_red = np.concatenate(x_parts)
+        self.a_red = np.concatenate(a_parts)
+        R = self.x_red.shape[0]
+        self.n_red = R
+
+        # 2. residual spectrum: complement of X~ in the reduced space
+        with np.errstate(all="ignore"):
+            q_full = linalg.qr(self.x_red, mode="full", check_finite=False)[0]
+        comp = q_full[:, p:]
+        xi, vecs = linalg.eigh(comp.T @ (self.a_red[:, None] * comp), check_finite=False)
+        self.basis = comp @ vecs  # (R, R - p)
+        self.a = np.r_[np.clip(xi, 0.0, None), self.left_lam]  # RSS(delta) = sum e/(1+delta a)
+        # log-determinants of the criterion: sum ld_count log(1 + delta ld_eig), which under
+        # REML is log|V| + log|X'V^-1 X| - log|X'X| (Harville), under ML log|V|
+        if self.reml:
+            self.ld_eig, self.ld_count = self.a, np.r_[np.ones(R - p), self.left_count]
+        else:
+            self.ld_eig, self.ld_count = self.logdet_lam, self.logdet_count
+
+        # cross products of X~ per group for the final evaluation, when that pays
+        # group of each reduced row (pass rows are in sorted order)
+        gid = np.r_[np.repeat(np.arange(len(sizes)), sizes)[size_of <= p], np.repeat(big, p)]
+        n_groups = len(sizes)
+        self.stack = None
+        if grouped and 2 * n_groups <= R and n_groups * p * p <= _STACK_DOUBLES:
+            stack = np.zeros((n_groups, p, p))
+            for g in np.unique(gid):
+                rows = self.x_red[gid == g]
+                stack[g] = rows.T @ rows
+            self.stack = stack.reshape(n_groups, p * p)
+            self.stack_lam = group_lam
+        self.grid = np.r_[0.0, np.exp(np.linspace(*_LOG_RANGE, _N_GRID)) / self.lam_max] \
+            if self.lam_max > 0 else np.zeros(1)
+
+    def doubles_per_replicate(self):
+        """Working memory (doubles) one replicate of a batch needs."""
+        return 2 * self.n + 3 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * len(
+            self.grid)
+
+    # -- data of a batch ----------------------------------------------------------------
+
+    def reduce(self, mean_rot, noise):
+        """Reduced responses ``y~`` (b, R), per-group sums of squares (b, G_big) and the
+        squared residual coordinates ``e`` (b, J) of ``mean_rot + noise`` (rotated)."""
+        b = noise.shape[0]
+        p = self.p
+        y_red = np.empty((b, self.n_red))
+        noise_red = np.empty((b, self.n_red))
+        k = len(self.pass_rows)
+        noise_red[:, :k] = noise[:, self.pass_rows]
+        y_red[:, :k] = mean_rot[self.pass_rows] + noise_red[:, :k]
+        left = np.empty((b, len(self.big)))
+        for j, (rows, q) in enumerate(self.big):
+            nz = noise[:, rows]
+            zr = nz @ q
+            start = k + j * p
+            noise_red[:, start:start + p] = zr
+            y_red[:, start:start + p] = mean_rot[rows] @ q + zr
+            left[:, j] = np.maximum(np.einsum("ij,ij->i", nz, nz)
+                                    - np.einsum("ij,ij->i", zr, zr), 0.0)
+        # the mean lies in the span of X~, orthogonal to the residual basis
+        eta = noise_red @ self.basis
+        e = np.concatenate([eta * eta, left], axis=1)
+        return y_red, left, e
+
+    # -- the 1-D search on a batch ------------------------------------------------------
+
+    def _criterion(self, e, delta):
+        """``-2 llf`` up to a constant, and its first two derivatives in delta, per row."""
+        w = 1.0 / (1.0 + delta[:, None] * self.a)
+        ew = e * w
+        aw = self.a * w
+        rss = ew.sum(axis=1)
+        r1 = -(ew * aw).sum(axis=1)
+        r2 = 2.0 * (ew * aw * aw).sum(axis=1)
+        wl = self.ld_eig / (1.0 + delta[:, None] * self.ld_eig)
+        with np.errstate(divide="ignore"):
+            f = self.dof * np.log(rss) + np.log1p(delta[:, None] * self.ld_eig) @ self.ld_count
+        f1 = self.dof * r1 / rss + wl @ self.ld_count
+        f2 = self.dof * (r2 / rss - (r1 / rss) ** 2) - (wl * wl) @ self.ld_count
+        return f, f1, f2
+
+    def search(self, e):
+        """Optimal delta per replicate, and a status: 0 found here, 1 refit by the model's
+        own search, 2 upper end of the search (not converged)."""
+        b = e.shape[0]
+        status = np.zeros(b, dtype=int)
+        if self.fixed_delta is not None:
+            return np.full(b, float(self.fixed_delta)), status
+        if self.lam_max <= 0:  # delta not identified; the model reports 0
+            return np.zeros(b), status
+        grid = self.grid
+        weights = 1.0 / (1.0 + grid[:, None] * self.a[None, :])
+        with np.errstate(divide="ignore"):
+            values = (self.dof * np.log(e @ weights.T)
+                      + np.log1p(grid[:, None] * self.ld_eig) @ self.ld_count)
+        best = np.argmin(values, axis=1)
+        delta = grid[best].copy()
+        last = best == len(grid) - 1
+        status[last] = 2
+        lo = grid[np.maximum(best - 1, 0)]
+        hi = grid[np.minimum(best + 1, len(grid) - 1)]
+        todo = ~last
+        zero_best = todo & (best == 0)
+        if zero_best.any():
+            f1_0 = self._criterion(e[zero_best], np.zeros(zero_best.sum()))[1]
+            at_zero = np.flatnonzero(zero_best)[f1_0 >= 0]  # score(0) <= 0
+            delta[at_zero] = 0.0
+            todo[at_zero] = False
+        idx = np.flatnonzero(todo)
+        if len(idx):
+            f1_lo = self._criterion(e[idx], lo[idx])[1]
+            f1_hi = self._criterion(e[idx], hi[idx])[1]
+            bracketed = (f1_lo < 0) & (f1_hi > 0)  # score(lo) > 0 > score(hi)
+            status[idx[~bracketed]] = 1
+            idx = idx[bracketed]
+        if len(idx):
+            root, ok = self._newton(e[idx], lo[idx].copy(), hi[idx].copy(), delta[idx])
+            status[idx[~ok]] = 1
+            # never worse than the grid (as the model)
+            f_root = self._criterion(e[idx], root)[0]
+            grid_better = values[idx, best[idx]] < f_root
+            delta[idx] = np.where(grid_better, grid[best[idx]], root)
+        return delta, status
+
+    def _newton(self, e, lo, hi, x):
+        """Root of the derivative of the criterion in ``(lo, hi)``, where it goes from
+        negative to positive: Newton steps in ``log(delta)`` (in delta when the bracket
+        starts at 0), bisection when a step leaves the bracket. Stops when a step is below
+        1e-13 relative, after which the error is at rounding level (quadratic convergence);
+        ``ok`` is False where that did not happen."""
+        x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
+        done = np.zeros(len(x), dtype=bool)
+        act = np.arange(len(x))
+        for _ in range(_MAX_NEWTON):
+            if not len(act):
+                break
+            xa, la, ha = x[act], lo[act], hi[act]
+            _, f1, f2 = self._criterion(e[act], xa)
+            la = np.where(f1 < 0, xa, la)
+            ha = np.where(f1 > 0, xa, ha)
+            lo[act], hi[act] = la, ha
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                # in t = log(delta): d/dt [delta f'] = delta f' + delta^2 f''
+                log_step = f1 / (f1 + xa * f2)
+                new = np.where(la > 0, xa * np.exp(-log_step), xa - f1 / f2)
+            out = ~((new > la) & (new < ha))
+            new[out] = np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
+                                0.5 * (la[out] + ha[out]))
+            finished = ((np.abs(new - xa) <= 1e-13 * np.abs(new)) | (f1 == 0)
+                        | (ha - la <= 1e-15 * ha))
+            x[act] = np.where(f1 == 0, xa, new)
+            done[act[finished]] = True
+            act = act[~finished]
+        return x, done
+
+    # -- estimates at given deltas ------------------------------------------------------
+
+    def evaluate(self, y_red, left, e, delta):
+        """Estimates at ``delta`` per replicate, computed as KinshipMixedLMResults does."""
+        b, p = len(delta), self.p
+        w_red = 1.0 / (1.0 + delta[:, None] * self.a_red)
+        wy = w_red * y_red
+        c = wy @ self.x_red
+        t = (wy * y_red).sum(axis=1)
+        if len(self.left_lam):
+            t += (left / (1.0 + delta[:, None] * self.left_lam)).sum(axis=1)
+        logdet_v = np.log1p(delta[:, None] * self.logdet_lam) @ self.logdet_count
+        if self.stack is not None:
+            gram = ((1.0 / (1.0 + delta[:, None] * self.stack_lam)) @ self.stack)
+            gram = gram.reshape(b, p, p)
+        else:
+            gram = None
+        params = np.empty((b, p))
+        diag_inv = np.empty((b, p))
+        rss = np.empty(b)
+        logdet_a = np.empty(b)
+        aug = np.empty((p + 1, p + 1))
+        potrf, trtri = linalg.lapack.dpotrf, linalg.lapack.dtrtri
+        with serial_blas():
+            for i in range(b):
+                a_i = gram[i] if gram is not None else (self.x_red.T * w_red[i]) @ self.x_red
+                aug[:p, :p] = a_i
+                aug[:p, p] = aug[p, :p] = c[i]
+                aug[p, p] = t[i]
+                chol, info = potrf(aug, lower=1)
+                if info == 0:
+                    chol_a, l_vec, rss[i] = chol[:p, :p], chol[p, :p], chol[p, p] ** 2
+                else:  # y (numerically) in the column space of X: by parts, as the model
+                    chol_a, info = potrf(a_i, lower=1)
+                    if info != 0:
+                        raise np.linalg.LinAlgError("X'WX is not positive definite")
+                    l_vec = linalg.solve_triangular(chol_a, c[i], lower=True)
+                    rss[i] = max(t[i] - l_vec @ l_vec, 0.0)
+                inv, info = trtri(chol_a, lower=1)
+                if info != 0:
+                    raise np.linalg.LinAlgError(f"trtri failed (info = {info})")
+                params[i] = inv.T @ l_vec
+                diag_inv[i] = np.einsum("ij,ij->j", inv, inv)
+                logdet_a[i] = 2.0 * np.log(np.diag(chol_a)).sum()
+        scale = rss / self.dof
+        with np.errstate(divide="ignore"):
+            crit = self.dof * (1.0 + LOG_2PI + np.log(rss / self.dof)) + logdet_v
+        if self.reml:
+            crit += logdet_a
+        s_k2 = delta * scale
+        vcomp_cov = self._vcomp_cov(e, s_k2, scale)
+        m = self.mean_diag
+        den = s_k2 * m + scale
+        h2 = s_k2 * m / den
+        grad = np.stack([m * scale / den ** 2, -s_k2 * m / den ** 2], axis=1)
+        with np.errstate(invalid="ignore"):
+            bse_h2 = np.sqrt(np.einsum("bi,bij,bj->b", grad, vcomp_cov, grad))
+            bse_vcomp = np.sqrt(np.diagonal(vcomp_cov, axis1=1, axis2=2))
+        return {"delta": delta, "params": params, "bse": np.sqrt(scale[:, None] * diag_inv),
+                "scale": scale, "llf": -0.5 * crit, "vcomp": np.stack([s_k2, scale], axis=1),
+                "bse_vcomp": bse_vcomp, "h2": h2, "bse_h2": bse_h2}
+
+    def _vcomp_cov(self, e, s_k2, s_e2):
+        """Inverse observed information of ``(s_k^2, s_e^2)`` per replicate.
+
+        The restricted likelihood is that of independent contrasts ``e_j ~ v_j chi2(c_j)``
+        with ``v_j = s_k^2 a_j + s_e^2``; the ML likelihood profiled over b has the same
+        quadratic form with ``log|V|`` over all eigenvalues. The result equals the model's
+        :meth:`ProfiledLikelihood.information`.
+        """
+        # information = sum over terms of (e/v^3 - c/(2 v^2)) dv/dtheta_i dv/dtheta_j, with
+        # dv/ds_k^2 = a, dv/ds_e^2 = 1
+        v = s_k2[:, None] * self.a + s_e2[:, None]
+        quad = e / v ** 3
+        vl = s_k2[:, None] * self.ld_eig + s_e2[:, None]
+        logterm = -0.5 * self.ld_count / vl ** 2
+        a, la = self.a, self.ld_eig
+        i11 = (quad * a * a).sum(axis=1) + (logterm * la * la).sum(axis=1)
+        i12 = (quad * a).sum(axis=1) + (logterm * la).sum(axis=1)
+        i22 = quad.sum(axis=1) + logterm.sum(axis=1)
+        det = i11 * i22 - i12 ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = np.stack([np.stack([i22, -i12], axis=1), np.stack([-i12, i11], axis=1)],
+                           axis=1) / det[:, None, None]
+        bad = ~(det != 0) | (cov[:, 0, 0] < 0) | (cov[:, 1, 1] < 0)
+        cov[bad] = np.nan
+        return cov
+
+    # -- one batch ----------------------------------------------------------------------
+
+    def fit(self, mean_rot, noise, source=None):
+        """Refit every row of ``mean_rot + noise`` (rotated by ``source``'s decomposition,
+        default this model's). Returns the estimates and ``converged`` per replicate."""
+        if source is not None and not _same_rotation(source, self.model):
+            def move(a):
+                orig = source.decomposition.unrotate(np.atleast_2d(a).T)
+                return self.model.decomposition.rotate(orig).T
+
+            mean_rot, noise = move(mean_rot)[0], move(noise)
+        y_red, left, e = self.reduce(mean_rot, noise)
+        delta, status = self.search(e)
+        converged = status != 2
+        for i in np.flatnonzero(status == 1):
+            prof = ProfiledLikelihood(self.model.decomposition.eigenvalues,
+                                      self.model._exog_rot, mean_rot + noise[i])
+            with serial_blas():
+                delta[i], _, info = prof.maximize(self.reml)
+            converged[i] = info["converged"]
+        out = self.evaluate(y_red, left, e, delta)
+        out["converged"] = converged
+        out["status"] = status
+        return out
+
+
+class _Progress:
+    """A tqdm bar that appears once a run has lasted about a second (``progress=None``),
+    always (``True``) or never (``False``); tqdm is imported only when needed."""
+
+    def __init__(self, progress, total, desc):
+        self.bar = None
+        if progress is False:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            if progress:
+                warnings.warn("progress=True needs the tqdm package, which is not installed",
+                              ModuleUnavailableWarning, stacklevel=3)
+            return
+        self.bar = tqdm(total=total, desc=desc, unit="rep", leave=False,
+                        delay=0.0 if progress else 1.0)
+
+    def update(self, k):
+        if self.bar is not None:
+            self.bar.update(k)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _batch_size(batch_size, nsim, refits):
+    if batch_size is None:
+        per = sum(r.doubles_per_replicate() for r in refits)
+        return int(min(nsim, max(1, _BATCH_DOUBLES // per)))
+    return min(_check_count(batch_size, "batch_size"), nsim)
+
+
+def _run(results, refits, nsim, seed, batch_size, progress, desc):
+    """Draw ``nsim`` replicates from ``results`` in batches and refit each with every
+    :class:`_BatchRefit` in ``refits``. Returns one dict of stacked arrays per refit."""
+    nsim = _check_count(nsim, "nsim")
+    size = _batch_size(batch_size, nsim, refits)
+    model = results.model
+    mean_rot, sd_rot = _moments_rotated(results)
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in refits]
+    bar = _Progress(progress, nsim, desc)
+    try:
+        done = 0
+        while done < nsim:
+            b = min(size, nsim - done)
+            noise = sd_rot * rng.standard_normal((b, model.decomposition.n))
+            for refit, store in zip(refits, parts):
+                store.append(refit.fit(mean_rot, noise, source=model))
+            done += b
+            bar.update(b)
+    finally:
+        bar.close()
+    return [{key: np.concatenate([d[key] for d in store]) for key in store[0]}
+            for store in parts], size
+
+
+def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progress=None):
+    r"""
+    Parametric bootstrap of a kinship mixed model fit.
+
+    Draws ``nsim`` responses from the fitted model, ``y* = X b + g* + e*`` with
+    ``g* ~ N(0, s_k^2 K)`` and ``e* ~ N(0, s_e^2 I)`` at the estimates, and refits each of them
+    exactly with the fit's method (REML or ML), each replicate to its own optimum.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        The fit. Aliased columns are left out of the simulation and of the refits (their
+        replicates are NaN). A fit with the variance ratio held fixed (``kinship_ratio``) is
+        refitted at that ratio.
+    nsim : int
+        Number of replicates.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Passed to :func:`numpy.random.default_rng`. The same seed gives the same replicates,
+        whatever the batch size.
+    batch_size : int, optional
+        Replicates refitted together. By default chosen from n, the rank of X and the size of
+        the reduced problem so that a batch needs about 32 MiB.
+    progress : None or bool
+        A tqdm progress bar: shown when the run lasts longer than about a second (None), always
+        (True) or never (False). tqdm is optional.
+
+    Returns
+    -------
+    KinshipBootstrapResults
+
+    Notes
+    -----
+    Replicates are drawn and refitted in the rotated space of the model's decomposition of K;
+    no replicate decomposes K or rotates data again. See the module docstring
+    (:mod:`statsmodels_kinship.bootstrap`) for the batched refit. A replicate whose search
+    ends at the upper end of the variance ratio (residual variance near zero: what
+    ``model.fit`` reports with a ConvergenceWarning) is kept in the replicate tables with
+    ``converged`` False, counted in ``n_failed``, reported in a warning and in the summary, and
+    left out of the intervals.
+
+    References
+    ----------
+    Davison, A. C. and Hinkley, D. V. (1997). Bootstrap Methods and their Application.
+    Cambridge University Press.
+
+    Harville, D. A. (1974). Bayesian inference for variance components using only error
+    contrasts. Biometrika 61, 383-385.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> from statsmodels_kinship.bootstrap import parametric_bootstrap
+    >>> rng = np.random.default_rng(0)
+    >>> block = np.array([[2, 0, 1, 1], [0, 2, 1, 1], [1, 1, 2, 1], [1, 1, 1, 2]]) / 4
+    >>> K = np.kron(np.eye(50), block)  # 50 families: two parents, two children
+    >>> X = np.column_stack([np.ones(200), rng.normal(size=200)])
+    >>> y = X @ [1.0, 0.5] + rng.multivariate_normal(np.zeros(200), K) + rng.normal(size=200)
+    >>> res = smk.KinshipMixedLM(y, X, kinship=K).fit()
+    >>> boot = parametric_bootstrap(res, nsim=199, seed=1, progress=False)
+    >>> boot.params.shape
+    (199, 2)
+    >>> ci = boot.conf_int(method="percentile")
+    """
+    start = time.perf_counter()
+    model = results.model
+    fixed = results.delta if results.fit_info.get("fixed_ratio") else None
+    refit = _BatchRefit(model, results.reml, fixed_delta=fixed)
+    (out,), size = _run(results, [refit], nsim, seed, batch_size, progress, "bootstrap")
+    boot = KinshipBootstrapResults(results, out, seed=seed, batch_size=size,
+                                   elapsed=time.perf_counter() - start)
+    if boot.n_failed:
+        warnings.warn(
+            f"{boot.n_failed} of {boot.nsim} bootstrap replicates did not converge (the "
+            "variance ratio reached the upper end of the search: residual variance near "
+            "zero); they are kept in the replicate tables with converged == False and left "
+            "out of the intervals", ConvergenceWarning, stacklevel=2)
+    return boot
+
+
+def _dh_quantile(values, probs):
+    """Davison & Hinkley's order-statistic quantile ``t*_((R+1) alpha)`` of the sorted
+    ``values`` (eq. 5.8: interpolation on the normal quantile scale between adjacent order
+    statistics; boot's ``norm.inter``); the extreme order statistics where ``(R+1) alpha``
+    falls outside ``[1, R]``."""
+    r = len(values)
+    probs = np.asarray(probs, dtype=float)
+    rk = (r + 1) * probs
+    k = np.floor(rk + 1e-9 * np.maximum(rk, 1)).astype(int)  # (R+1) alpha integer up to rounding
+    exact = np.abs(rk - k) <= 1e-9 * np.maximum(rk, 1)
+    out = np.empty(len(probs))
+    for j in range(len(probs)):
+        if k[j] <= 0:
+            out[j] = values[0]
+        elif k[j] >= r:
+            out[j] = values[r - 1]
+        elif exact[j]:
+            out[j] = values[k[j] - 1]
+        else:
+            z = stats.norm.ppf([probs[j], k[j] / (r + 1), (k[j] + 1) / (r + 1)])
+            lo, hi = values[k[j] - 1], values[k[j]]
+            out[j] = lo + (z[0] - z[1]) / (z[2] - z[1]) * (hi - lo)
+    return out
+
+
+def bootstrap_interval(estimate, replicates, alpha=0.05, method="studentized", bse=None,
+                       bse_replicates=None):
+    r"""
+    Davison & Hinkley's bootstrap confidence interval for one parameter.
+
+    Parameters
+    ----------
+    estimate : float
+        The estimate ``t`` from the data.
+    replicates : array_like
+        Its bootstrap replicates ``t*_1 .. t*_R`` (non-finite values are left out).
+    alpha : float
+        One minus the coverage; the interval has ``alpha / 2`` in each tail.
+    method : {'studentized', 'percentile', 'basic', 'normal'}
+    bse, bse_replicates : float and array_like
+        Standard error of the estimate and of each replicate (studentized only).
+
+    Returns
+    -------
+    ndarray, shape (2,)
+        Lower and upper limits; NaN when no replicate is usable.
+
+    Notes
+    -----
+    With ``t*_((R+1)a)`` the order statistic of Davison & Hinkley (1997, eq. 5.8;
+    interpolated on the normal scale when ``(R+1)a`` is not an integer, as R's
+    ``boot::norm.inter``) and ``z* = (t* - t) / se*``:
+
+    * normal (eq. 5.5): ``t - (mean(t*) - t) -/+ z_{1-alpha/2} sd(t*)``;
+    * basic (eq. 5.6): ``2t - t*_((R+1)(1-alpha/2)), 2t - t*_((R+1)alpha/2)``;
+    * studentized (eq. 5.7): ``t - se z*_((R+1)(1-alpha/2)), t - se z*_((R+1)alpha/2)``;
+    * percentile (eq. 5.18): ``t*_((R+1)alpha/2), t*_((R+1)(1-alpha/2))``.
+
+    The intervals are not truncated to the parameter space: for a variance near zero the
+    basic, normal and studentized intervals can reach below zero (prefer the percentile or
+    the profile-likelihood interval there).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    t = np.asarray(replicates, dtype=float)
+    probs = np.array([alpha / 2, 1 - alpha / 2])
+    if method == "studentized":
+        if bse is None or bse_replicates is None:
+            raise ValueError("the studentized interval needs bse and bse_replicates")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (t - estimate) / np.asarray(bse_replicates, dtype=float)
+    t = np.sort(t[np.isfinite(t)])
+    if not len(t) or not np.isfinite(estimate):
+        return np.full(2, np.nan)
+    if method == "normal":
+        bias = t.mean() - estimate
+        half = stats.norm.ppf(1 - alpha / 2) * (t.std(ddof=1) if len(t) > 1 else np.nan)
+        return np.array([estimate - bias - half, estimate - bias + half])
+    q = _dh_quantile(t, probs)
+    if method == "percentile":
+        return q
+    if method == "basic":
+        return 2 * estimate - q[::-1]
+    return estimate - bse * q[::-1]
+
+
+class KinshipBootstrapResults:
+    """
+    Replicates of a parametric bootstrap of a kinship mixed model fit.
+
+    Made by :func:`parametric_bootstrap`; every table has one row per replicate.
+
+    Attributes
+    ----------
+    results : KinshipMixedLMResults
+        The fit the replicates were drawn from.
+    params, bse : pandas.DataFrame, shape (nsim, k)
+        Fixed effects of each replicate and their standard errors, labelled like
+        ``results.params`` (aliased columns NaN).
+    vcomp, bse_vcomp : pandas.DataFrame, shape (nsim, 2)
+        Variance components ``kinship`` (``s_k^2``) and ``residual`` (``s_e^2``) of each
+        replicate and their standard errors (observed information).
+    h2, bse_h2, llf, delta : pandas.Series
+        Heritability with its delta-method standard error, log-likelihood (restricted under
+        REML) and variance ratio of each replicate.
+    converged : pandas.Series of bool
+        False for a replicate whose search ended at the upper end of the variance ratio; such
+        replicates are kept in the tables and left out of the intervals.
+    n_failed : int
+        Number of replicates that did not converge.
+    nsim, seed, batch_size, elapsed
+        Number of replicates, the seed given, the batch size used and the run time (s).
+    """
+
+    def __init__(self, results, out, seed=None, batch_size=None, elapsed=np.nan):
+        self.results = results
+        model = results.model
+        names = list(model.exog_names)
+        kept = ~np.asarray(model.aliased)
+        nsim = len(out["delta"])
+        index = pd.RangeIndex(nsim, name="replicate")
+        full = np.full((nsim, len(names)), np.nan)
+        full[:, kept] = out["params"]
+        self.params = pd.DataFrame(full, index=index, columns=names)
+        full = np.full((nsim, len(names)), np.nan)
+        full[:, kept] = out["bse"]
+        self.bse = pd.DataFrame(full, index=index, columns=names)
+        self.vcomp = pd.DataFrame(out["vcomp"], index=index, columns=_VCOMP_NAMES)
+        self.bse_vcomp = pd.DataFrame(out["bse_vcomp"], index=index, columns=_VCOMP_NAMES)
+        self.h2 = pd.Series(out["h2"], index=index, name="h2")
+        self.bse_h2 = pd.Series(out["bse_h2"], index=index, name="bse_h2")
+        self.llf = pd.Series(out["llf"], index=index, name="llf")
+        self.delta = pd.Series(out["delta"], index=index, name="delta")
+        self.converged = pd.Series(np.asarray(out["converged"], dtype=bool), index=index,
+                                   name="converged")
+        self.n_failed = int((~self.converged).sum())
+        self.nsim = nsim
+        self.seed = seed
+        self.batch_size = batch_size
+        self.elapsed = elapsed
+        self.method = results.method
+
+    def __repr__(self):
+        return (f"<KinshipBootstrapResults: {self.nsim} replicates ({self.method}), "
+                f"{self.n_failed} failed>")
+
+    def _table(self, estimate, se, reps, reps_se, alpha, method, index):
+        ok = self.converged.to_numpy()
+        reps = np.asarray(reps, dtype=float)[ok]
+        reps_se = np.asarray(reps_se, dtype=float)[ok]
+        ci = np.full((len(index), 2), np.nan)
+        for j in range(len(index)):
+            if np.isfinite(estimate[j]):
+                ci[j] = bootstrap_interval(estimate[j], reps[:, j], alpha, method, bse=se[j],
+                                           bse_replicates=reps_se[:, j])
+        return pd.DataFrame(ci, index=index, columns=[0, 1])
+
+    def _check_extreme(self, alpha):
+        r = int(self.converged.sum())
+        if not (1 < (r + 1) * alpha / 2 and (r + 1) * (1 - alpha / 2) < r):  # as boot
+            warnings.warn(f"{r} replicates are too few for alpha = {alpha}: extreme order "
+                          "statistics are used as endpoints", ValueWarning, stacklevel=3)
+
+    def conf_int(self, alpha=0.05, method="studentized"):
+        """
+        Bootstrap confidence intervals of the fixed effects.
+
+        Parameters
+        ----------
+        alpha : float
+            The intervals have coverage ``1 - alpha``.
+        method : {'studentized', 'percentile', 'basic', 'normal'}
+            Davison & Hinkley's definitions (see :func:`bootstrap_interval`). The
+            studentized interval uses each replicate's standard errors and the fit's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Labelled like ``results.conf_int()``: one row per coefficient (aliased rows
+            NaN), columns 0 (lower) and 1 (upper). Replicates that did not converge are left
+            out.
+        """
+        if method != "normal":
+            self._check_extreme(alpha)
+        res = self.results
+        return self._table(np.asarray(res.params, dtype=float),
+                           np.asarray(res.bse, dtype=float), self.params, self.bse, alpha,
+                           method, self.params.columns)
+
+    def conf_int_vcomp(self, alpha=0.05, method="percentile"):
+        """
+        Bootstrap confidence intervals of the variance components and of h2.
+
+        Parameters
+        ----------
+        alpha : float
+        method : {'percentile', 'basic', 'normal', 'studentized'}
+            As in :meth:`conf_int`; the studentized interval uses the observed-information
+            standard errors of each replicate (``bse_vcomp``, ``bse_h2``). Near the boundary
+            (kinship variance near 0) the percentile interval is the one to use: the others
+            are not truncated to the parameter space.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``kinship`` (``s_k^2``), ``residual`` (``s_e^2``) and ``h2``; columns 0 and 1.
+        """
+        if method != "normal":
+            self._check_extreme(alpha)
+        res = self.results
+        est = np.r_[np.asarray(res.vcomp, dtype=float), res.h2]
+        se = np.r_[np.asarray(res.bse_vcomp, dtype=float), res.bse_h2]
+        reps = np.column_stack([self.vcomp, self.h2])
+        reps_se = np.column_stack([self.bse_vcomp, self.bse_h2])
+        return self._table(est, se, reps, reps_se, alpha, method, _VCOMP_NAMES + ["h2"])
+
+    def summary(self, alpha=0.05, method="studentized", vcomp_method="percentile"):
+        """
+        Summarize the bootstrap.
+
+        Parameters
+        ----------
+        alpha : float
+        method : str
+            Interval shown for the fixed effects (see :meth:`conf_int`).
+        vcomp_method : str
+            Interval shown for the variance components and h2 (see :meth:`conf_int_vcomp`).
+
+        Returns
+        -------
+        statsmodels.iolib.summary2.Summary
+        """
+        res = self.results
+        ok = self.converged.to_numpy()
+        smry = summary2.Summary()
+        smry.add_title("Parametric bootstrap of a Kinship Linear Mixed Model")
+        boundary = float(np.mean(self.delta.to_numpy()[ok] == 0)) if ok.any() else np.nan
+        smry.add_dict({
+            "Replicates:": f"{self.nsim}",
+            "Failed (not converged):": f"{self.n_failed}",
+            "Method:": self.method,
+            "Seed:": f"{self.seed}",
+            "Replicates at s_k^2 = 0:": f"{boundary:.1%}",
+            "Time (s):": f"{self.elapsed:.2f}",
+        }, ncols=2)
+        lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
+        params = self.params[ok]
+        ci = self.conf_int(alpha, method)
+        est = np.asarray(res.params, dtype=float)
+        table = pd.DataFrame({
+            "Coef.": est, "Std.Err.": np.asarray(res.bse, dtype=float),
+            "Boot.SE": params.std(ddof=1).to_numpy(),
+            "Bias": params.mean().to_numpy() - est, lo: ci[0].to_numpy(), hi: ci[1].to_numpy(),
+        }, index=self.params.columns)
+        fmt = table.apply(lambda col: col.map(lambda v: f"{v:.4f}"))
+        fmt.loc[np.asarray(res.model.aliased)] = ["(aliased)"] + [""] * (fmt.shape[1] - 1)
+        smry.add_text(f"Fixed effects, {method} intervals:")
+        smry.add_df(fmt)
+        vci = self.conf_int_vcomp(alpha, vcomp_method)
+        vest = np.r_[np.asarray(res.vcomp, dtype=float), res.h2]
+        reps = np.column_stack([self.vcomp, self.h2])[ok]
+        vtable = pd.DataFrame({
+            "Estimate": vest, "Std.Err.": np.r_[np.asarray(res.bse_vcomp, dtype=float),
+                                                res.bse_h2],
+            "Boot.SE": reps.std(axis=0, ddof=1), "Bias": reps.mean(axis=0) - vest,
+            lo: vci[0].to_numpy(), hi: vci[1].to_numpy(),
+        }, index=["Kinship var (s_k^2)", "Residual var (s_e^2)", "Heritability (h2)"])
+        smry.add_text(f"Variance components, {vcomp_method} intervals:")
+        smry.add_df(vtable.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
+        notes = [f"Intervals as defined by Davison & Hinkley (1997), from the "
+                 f"{int(ok.sum())} converged replicates; Std.Err. is the fit's (Wald), "
+                 "Boot.SE the standard deviation of the replicates."]
+        if self.n_failed:
+            notes.append(f"{self.n_failed} replicates did not converge (residual variance "
+                         "near zero) and are left out of the intervals.")
+        for note in notes:
+            smry.add_text(note)
+        return smry

@@ -1,0 +1,604 @@
+r"""Inference beyond Wald for KinshipMixedLM fits.
+
+* :func:`compare_lr_test` -- likelihood-ratio test of nested fixed effects (ML fits),
+  asymptotic chi-square or parametric bootstrap;
+* :func:`kinship_variance_test` -- likelihood-ratio test of ``s_k^2 = 0``, with the 50:50
+  mixture of chi-square(0) and chi-square(1) (Self & Liang 1987) or a parametric bootstrap;
+* :func:`profile_conf_int` -- profile-likelihood intervals for h2 and the variance
+  components;
+* :func:`satterthwaite_df`, :func:`t_test_satterthwaite` -- Satterthwaite degrees of freedom
+  for t tests of the fixed effects (as R's lmerTest).
+
+Every function takes a fitted :class:`~statsmodels_kinship.KinshipMixedLMResults` first.
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, sparse, stats
+from statsmodels.stats.contrast import ContrastResults
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
+
+from ._spectral import serial_blas
+from .bootstrap import _BatchRefit, _run
+
+__all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
+           "t_test_satterthwaite", "LikelihoodRatioTestResults"]
+
+
+class LikelihoodRatioTestResults:
+    """
+    Result of a likelihood-ratio test.
+
+    Unpacks like statsmodels' ``compare_lr_test``: ``lr_stat, p_value, df_diff = test``.
+
+    Attributes
+    ----------
+    statistic : float
+        ``2 (llf_full - llf_restricted)`` (never below 0).
+    pvalue : float
+    df_diff : int
+        Number of parameters tested.
+    method : str
+        ``'chi2'``, ``'mixture'`` or ``'bootstrap'``.
+    null_distribution : str
+        In words.
+    llf : tuple of float
+        Log-likelihoods of the full and the restricted model (restricted log-likelihoods
+        when the test compares REML fits).
+    boot_statistics : ndarray or None
+        The bootstrap replicates of the statistic (``method='bootstrap'``), those of failed
+        replicates NaN.
+    nsim, n_failed : int
+        Bootstrap replicates drawn and those left out because a refit did not converge.
+    """
+
+    def __init__(self, statistic, pvalue, df_diff, method, null_distribution, llf,
+                 boot_statistics=None):
+        self.statistic = float(statistic)
+        self.pvalue = float(pvalue)
+        self.df_diff = int(df_diff)
+        self.method = method
+        self.null_distribution = null_distribution
+        self.llf = tuple(float(v) for v in llf)
+        self.boot_statistics = boot_statistics
+        if boot_statistics is None:
+            self.nsim = self.n_failed = 0
+        else:
+            self.nsim = len(boot_statistics)
+            self.n_failed = int(np.isnan(boot_statistics).sum())
+
+    def __iter__(self):
+        return iter((self.statistic, self.pvalue, self.df_diff))
+
+    def __repr__(self):
+        extra = (f", {self.nsim} replicates, {self.n_failed} failed"
+                 if self.boot_statistics is not None else "")
+        return (f"<Likelihood ratio test: statistic = {self.statistic:.6g}, "
+                f"p-value = {self.pvalue:.4g}, df = {self.df_diff}; null distribution "
+                f"{self.null_distribution}{extra}>")
+
+    __str__ = __repr__
+
+
+def _bootstrap_pvalue(observed, replicates):
+    """``(1 + #{T* >= T}) / (R + 1)`` over the usable replicates (Davison & Hinkley 1997,
+    eq. 4.11)."""
+    ok = replicates[np.isfinite(replicates)]
+    return (1.0 + np.sum(ok >= observed)) / (len(ok) + 1.0)
+
+
+def _lr_statistic(llf_full, llf_restricted, what):
+    lr = 2.0 * (llf_full - llf_restricted)
+    if lr < -1e-6 * max(1.0, abs(llf_full)):
+        warnings.warn(f"the {what} has a lower maximum log-likelihood than the model nested "
+                      f"in it (2 * difference = {lr:.4g}); the statistic is set to 0",
+                      ConvergenceWarning, stacklevel=3)
+    return max(lr, 0.0)
+
+
+def _same_kinship(a, b):
+    if a is b:
+        return True
+    if a.shape != b.shape:
+        return False
+    if sparse.issparse(a) or sparse.issparse(b):
+        diff = sparse.csr_matrix(a) - sparse.csr_matrix(b)
+        return diff.count_nonzero() == 0
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def _check_nested(full, restricted):
+    """Errors naming what is not nested: data, kinship, designs."""
+    mf, mr = full.model, restricted.model
+    if mf.nobs != mr.nobs:
+        raise ValueError(f"the models are not nested: {int(mf.nobs)} and {int(mr.nobs)} "
+                         "observations")
+    if not np.array_equal(mf.endog, mr.endog):
+        raise ValueError("the models are not nested: their responses differ")
+    if not _same_kinship(mf.kinship, mr.kinship):
+        raise ValueError("the models are not nested: their kinship matrices differ")
+    if mr.rank >= mf.rank:
+        raise ValueError(f"the restricted model must have fewer fixed effects than the full "
+                         f"one: rank {mr.rank} (restricted) against {mf.rank} (full); pass "
+                         "the larger model first")
+    xf = mf.exog[:, ~np.asarray(mf.aliased)]
+    xr = mr.exog[:, ~np.asarray(mr.aliased)]
+    q = np.linalg.qr(xf)[0]
+    resid = xr - q @ (q.T @ xr)
+    rel = np.linalg.norm(resid, axis=0) / np.maximum(np.linalg.norm(xr, axis=0), 1e-300)
+    outside = rel > 1e-8
+    if outside.any():
+        names = np.asarray(mr.exog_names)[~np.asarray(mr.aliased)][outside]
+        resid = ", ".join(f"{v:.2g}" for v in rel[outside][:10])
+        raise ValueError("the models are not nested: columns of the restricted design are "
+                         "not in the column space of the full design: "
+                         f"{', '.join(names[:10])} (relative residuals {resid})")
+
+
+def _free_fit(results, what):
+    if results.fit_info.get("fixed_ratio"):
+        raise ValueError(f"the {what} fit holds the variance ratio fixed (kinship_ratio); "
+                         "likelihood-ratio tests need fits with the ratio estimated")
+
+
+def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
+                    batch_size=None, progress=None):
+    r"""
+    Likelihood-ratio test of nested fixed effects.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        Fit of the full model.
+    restricted : KinshipMixedLMResults
+        Fit of the restricted model: same response and kinship, a design whose column space
+        lies in that of the full model's design, of lower rank.
+    method : {'chi2', 'bootstrap'}
+        Asymptotic chi-square with ``rank(full) - rank(restricted)`` degrees of freedom, or a
+        parametric bootstrap: ``nsim`` responses drawn from the restricted ML fit, both models
+        refitted by ML to each, p-value ``(1 + #{LR* >= LR}) / (R + 1)`` over the ``R``
+        replicates whose refits converged.
+    nsim, seed, batch_size, progress
+        For ``method='bootstrap'``; see
+        :func:`~statsmodels_kinship.bootstrap.parametric_bootstrap`.
+
+    Returns
+    -------
+    LikelihoodRatioTestResults
+        Unpacks as ``(lr_stat, p_value, df_diff)``, as statsmodels' ``compare_lr_test``.
+
+    Notes
+    -----
+    The statistic is ``2 (llf_full - llf_restricted)`` of maximum-likelihood fits: REML
+    likelihoods of models with different fixed effects are not comparable (they are
+    likelihoods of different error contrasts), so REML fits are refitted by ML, with a
+    warning, as R's ``anova`` does for lme4 fits. Nesting is checked as far as is practical:
+    same number of observations, same response and kinship, lower rank, and the restricted
+    design in the column space of the full one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> from statsmodels_kinship.inference import compare_lr_test
+    >>> rng = np.random.default_rng(0)
+    >>> block = np.array([[2, 0, 1, 1], [0, 2, 1, 1], [1, 1, 2, 1], [1, 1, 1, 2]]) / 4
+    >>> K = np.kron(np.eye(50), block)  # 50 families: two parents, two children
+    >>> X = np.column_stack([np.ones(200), rng.normal(size=(200, 2))])
+    >>> y = X @ [1.0, 0.5, 0.0] + rng.multivariate_normal(np.zeros(200), K) + rng.normal(size=200)
+    >>> full = smk.KinshipMixedLM(y, X, kinship=K).fit(reml=False)
+    >>> small = smk.KinshipMixedLM(y, X[:, :2], kinship=K).fit(reml=False)
+    >>> lr, p, df = compare_lr_test(full, small)
+    >>> df
+    1
+    """
+    if method not in ("chi2", "bootstrap"):
+        raise ValueError(f"method must be 'chi2' or 'bootstrap', got {method!r}")
+    _free_fit(results, "full")
+    _free_fit(restricted, "restricted")
+    _check_nested(results, restricted)
+    if results.reml or restricted.reml:
+        warnings.warn("compare_lr_test compares maximum-likelihood fits: the models were "
+                      "fitted by REML, whose likelihoods are not comparable between models with "
+                      "different fixed effects, and are refitted by ML", ModelWarning,
+                      stacklevel=2)
+        results = results.model.fit(reml=False) if results.reml else results
+        restricted = restricted.model.fit(reml=False) if restricted.reml else restricted
+    lr = _lr_statistic(results.llf, restricted.llf, "full model")
+    df = results.model.rank - restricted.model.rank
+    llf = (results.llf, restricted.llf)
+    if method == "chi2":
+        return LikelihoodRatioTestResults(lr, stats.chi2.sf(lr, df), df, "chi2",
+                                          f"chi2({df})", llf)
+    refits = [_BatchRefit(results.model, reml=False), _BatchRefit(restricted.model, reml=False)]
+    (full, null), _ = _run(restricted, refits, nsim, seed, batch_size, progress,
+                           "bootstrap LR test")
+    boot = np.maximum(2.0 * (full["llf"] - null["llf"]), 0.0)
+    boot[~(full["converged"] & null["converged"])] = np.nan
+    out = LikelihoodRatioTestResults(lr, _bootstrap_pvalue(lr, boot), df, "bootstrap",
+                                     "parametric bootstrap under the restricted fit", llf,
+                                     boot_statistics=boot)
+    _warn_failed(out)
+    return out
+
+
+def _warn_failed(out):
+    if out.n_failed:
+        warnings.warn(f"{out.n_failed} of {out.nsim} bootstrap replicates did not converge "
+                      "and are left out of the p-value", ConvergenceWarning, stacklevel=3)
+
+
+def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch_size=None,
+                          progress=None):
+    r"""
+    Likelihood-ratio test that the kinship variance is zero.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        The fit (REML or ML; the test uses the same method).
+    method : {'mixture', 'bootstrap'}
+        ``'mixture'``: the statistic is referred to the 50:50 mixture of chi-square(0) (a point
+        mass at 0) and chi-square(1), ``p = chi2(1).sf(LR) / 2`` for ``LR > 0`` and 1 for
+        ``LR = 0`` (Self & Liang 1987; Stram & Lee 1994). ``'bootstrap'``: ``nsim`` responses
+        are drawn from the fit under the null (``s_k^2 = 0``: ordinary least squares), each is
+        refitted with and without the kinship term, and ``p = (1 + #{LR* >= LR}) / (R + 1)``.
+    nsim, seed, batch_size, progress
+        For ``method='bootstrap'``; see
+        :func:`~statsmodels_kinship.bootstrap.parametric_bootstrap`.
+
+    Returns
+    -------
+    LikelihoodRatioTestResults
+        ``df_diff`` is 1.
+
+    Notes
+    -----
+    ``LR = 2 (llf - llf_0)`` where ``llf_0`` is the fit at ``s_k^2 = 0``. The fixed effects are
+    the same under both hypotheses, so REML likelihoods may be compared (Morrell 1998). The
+    null value lies on the boundary of the parameter space, hence the mixture. For
+    correlated data the mixture is only asymptotic; the exact null distribution puts more
+    than half its mass at 0 (Crainiceanu & Ruppert 2004), which makes the mixture test
+    conservative; the bootstrap version has the nominal size.
+
+    References
+    ----------
+    Self, S. G. and Liang, K.-Y. (1987). Asymptotic properties of maximum likelihood estimators
+    and likelihood ratio tests under nonstandard conditions. JASA 82, 605-610.
+
+    Stram, D. O. and Lee, J. W. (1994). Variance components testing in the longitudinal
+    mixed effects model. Biometrics 50, 1171-1177.
+
+    Crainiceanu, C. M. and Ruppert, D. (2004). Likelihood ratio tests in linear mixed models
+    with one variance component. JRSS B 66, 165-185.
+    """
+    if method not in ("mixture", "bootstrap"):
+        raise ValueError(f"method must be 'mixture' or 'bootstrap', got {method!r}")
+    _free_fit(results, "given")
+    model = results.model
+    null = model.fit(reml=results.reml, kinship_ratio=0.0)
+    lr = 0.0 if results.delta == 0 else _lr_statistic(results.llf, null.llf, "fit")
+    llf = (results.llf, null.llf)
+    if method == "mixture":
+        p = 0.5 * stats.chi2.sf(lr, 1) if lr > 0 else 1.0
+        return LikelihoodRatioTestResults(lr, p, 1, "mixture",
+                                          "0.5 chi2(0) + 0.5 chi2(1)", llf)
+    refits = [_BatchRefit(model, results.reml), _BatchRefit(model, results.reml, fixed_delta=0.0)]
+    (alt, zero), _ = _run(null, refits, nsim, seed, batch_size, progress,
+                          "bootstrap LR test")
+    boot = np.maximum(2.0 * (alt["llf"] - zero["llf"]), 0.0)
+    boot[~alt["converged"]] = np.nan
+    out = LikelihoodRatioTestResults(lr, _bootstrap_pvalue(lr, boot), 1, "bootstrap",
+                                     "parametric bootstrap under s_k^2 = 0", llf,
+                                     boot_statistics=boot)
+    _warn_failed(out)
+    return out
+
+
+# -- profile likelihood -------------------------------------------------------------------
+
+class _Profile:
+    """The (restricted) log-likelihood of a fit as a function of ``(delta, s_e^2)``, with the
+    fixed effects profiled out (ML) or integrated out (REML), from the model's
+    ProfiledLikelihood."""
+
+    def __init__(self, results):
+        self.model = results.model
+        self.reml = results.reml
+        n, p = self.model._exog_rot.shape
+        self.dof = n - p if self.reml else n
+        self.lam_max = self.model._profile.max_eigenvalue
+        self.grid = np.r_[0.0, np.exp(np.linspace(-15.0, 15.0, 61)) / max(self.lam_max, 1e-300)]
+        self._cache = {}
+
+    def parts(self, delta):
+        """RSS and log-determinant part of ``-2 llf`` at ``delta``."""
+        key = float(delta)
+        if key not in self._cache:
+            with serial_blas():
+                sol = self.model._profile.solve(key)
+            logdet = sol["logdet_v"] + (sol["logdet_a"] if self.reml else 0.0)
+            self._cache[key] = (sol["rss"], logdet)
+        return self._cache[key]
+
+    def loglike(self, delta, s_e2):
+        rss, logdet = self.parts(delta)
+        return -0.5 * (self.dof * np.log(2 * np.pi * s_e2) + rss / s_e2 + logdet)
+
+    def over_delta(self, delta):
+        """Profiled over s_e^2 (the model's ``loglike_profile``)."""
+        rss, _ = self.parts(delta)
+        return self.loglike(delta, rss / self.dof)
+
+    def max_over_delta(self, s_e2_of_delta):
+        """``max over delta >= 0`` of ``loglike(delta, s_e2_of_delta(delta))``: a grid over
+        ``log(delta lam_max)`` in [-15, 15] together with 0, then bounded Brent between the
+        neighbours of the best grid point."""
+        def value(d):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = self.loglike(d, s_e2_of_delta(d))
+            return v if np.isfinite(v) else -np.inf
+
+        values = np.array([value(d) for d in self.grid])
+        best = int(np.argmax(values))
+        lo = self.grid[max(best - 1, 0)]
+        hi = self.grid[min(best + 1, len(self.grid) - 1)]
+        res = optimize.minimize_scalar(lambda d: -value(d), bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-12 * hi})
+        return max(values[best], -float(res.fun))
+
+
+def _root_in_log(func, x_in, x_out):
+    """Root of ``func`` between ``x_in`` (func > 0) and ``x_out`` (func < 0), both > 0."""
+    t = optimize.brentq(lambda t: func(np.exp(t)), np.log(x_in), np.log(x_out), xtol=1e-12,
+                        rtol=1e-12)
+    return float(np.exp(t))
+
+
+def _outward(func, start, factor, limit):
+    """Step ``x <- x * factor`` from ``start`` until ``func(x) < 0``; returns the last point
+    inside and the first outside, or None when ``limit`` is passed first."""
+    inside = start
+    x = start * factor
+    for _ in range(200):
+        if (factor > 1 and x > limit) or (factor < 1 and x < limit):
+            return inside, None
+        if func(x) < 0:
+            return inside, x
+        inside, x = x, x * factor
+    return inside, None
+
+
+def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
+    r"""
+    Profile-likelihood confidence intervals for h2 and the variance components.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        A fit (REML or ML) with the variance ratio estimated.
+    alpha : float
+        The intervals have coverage ``1 - alpha``.
+    which : sequence of {'h2', 'kinship', 'residual'}
+        Heritability, ``s_k^2`` and ``s_e^2``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter; columns ``estimate``, ``std_err`` (Wald, from the observed
+        information), ``wald_lower``, ``wald_upper`` (estimate -/+ z std_err, not truncated)
+        and the profile interval ``lower``, ``upper``.
+
+    Notes
+    -----
+    An interval holds the values ``psi`` with ``2 (llf - max{llf : psi}) <= chi2(1)_{1-alpha}``
+    (fixed effects profiled out under ML, integrated out under REML).
+
+    * h2 is ``delta m / (delta m + 1)`` with ``delta = s_k^2 / s_e^2`` and ``m`` the mean
+      diagonal of K, an increasing function of delta alone, so its profile is the model's
+      likelihood profiled over ``s_e^2`` (:meth:`KinshipMixedLM.loglike_profile`) at
+      ``delta(h2)``; the interval for delta maps to one for h2.
+    * ``s_k^2 = c`` is a curve in ``(delta, s_e^2)``: ``s_e^2 = c / delta``. Its profile is the
+      maximum over ``delta`` along that curve (a 1-D maximisation per value of c); ``s_e^2``
+      is profiled the same way along ``s_e^2 = c``.
+
+    Boundary: as ``s_k^2 -> 0`` (and ``h2 -> 0``) the profile tends to the likelihood at
+    ``delta = 0``; when that is within the cutoff the interval starts at 0. The cutoff stays
+    chi2(1) there (as lme4's ``confint`` does); for a true ``s_k^2 = 0``, where the statistic
+    follows the 50:50 mixture, the interval then covers 0 with probability ``1 - alpha/2``
+    (conservative). When the likelihood stays within the cutoff as ``delta -> infinity``
+    the upper limit for h2 is 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> from statsmodels_kinship.inference import profile_conf_int
+    >>> rng = np.random.default_rng(0)
+    >>> block = np.array([[2, 0, 1, 1], [0, 2, 1, 1], [1, 1, 2, 1], [1, 1, 1, 2]]) / 4
+    >>> K = np.kron(np.eye(50), block)
+    >>> y = 1 + rng.multivariate_normal(np.zeros(200), K) + rng.normal(size=200)
+    >>> res = smk.KinshipMixedLM(y, np.ones((200, 1)), kinship=K).fit()
+    >>> ci = profile_conf_int(res)
+    >>> list(ci.columns)
+    ['estimate', 'std_err', 'wald_lower', 'wald_upper', 'lower', 'upper']
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    which = [which] if isinstance(which, str) else list(which)
+    bad = [w for w in which if w not in ("h2", "kinship", "residual")]
+    if bad:
+        raise ValueError(f"which must hold 'h2', 'kinship' or 'residual'; got {bad}")
+    _free_fit(results, "given")
+    prof = _Profile(results)
+    if prof.lam_max <= 0:
+        raise ValueError("the kinship has no positive eigenvalue: s_k^2 is not identified")
+    delta_hat = results.delta
+    s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
+    top = prof.over_delta(delta_hat)
+    target = top - 0.5 * stats.chi2.ppf(1 - alpha, 1)
+    m = results.model.mean_kinship_diagonal
+    z = stats.norm.ppf(1 - alpha / 2)
+    big = np.exp(30.0) / prof.lam_max
+    rows = {}
+
+    def profile_delta():
+        inside = lambda d: prof.over_delta(d) - target  # noqa: E731
+        lower = 0.0
+        if delta_hat > 0 and inside(0.0) < 0:
+            lower = float(optimize.brentq(inside, 0.0, delta_hat, xtol=1e-14 * delta_hat,
+                                          rtol=1e-12))
+        start = delta_hat if delta_hat > 0 else np.exp(-7.0) / prof.lam_max
+        last_in, first_out = _outward(inside, start, 2.0, big)
+        upper = np.inf if first_out is None else _root_in_log(inside, last_in, first_out)
+        return lower, upper
+
+    def along(s_e2_of):
+        """Profile of a variance held at c, with s_e^2 = s_e2_of(c, delta), minus target."""
+        return lambda c: prof.max_over_delta(lambda d: s_e2_of(c, d)) - target
+
+    for name in which:
+        if name == "h2":
+            lo_d, hi_d = profile_delta()
+            est, se = results.h2, results.bse_h2
+            lower = lo_d * m / (lo_d * m + 1.0)
+            upper = 1.0 if not np.isfinite(hi_d) else hi_d * m / (hi_d * m + 1.0)
+        elif name == "kinship":
+            est, se = s_k2, float(results.bse_vcomp["kinship"])
+            inside = along(lambda c, d: c / d if d > 0 else np.inf)
+            lower = 0.0
+            if s_k2 > 0 and prof.over_delta(0.0) < target:
+                last_in, first_out = _outward(inside, s_k2, 0.5, 0.0)
+                lower = _root_in_log(inside, last_in, first_out)
+            start = s_k2 if s_k2 > 0 else 1e-3 * s_e2
+            last_in, first_out = _outward(inside, start, 2.0, np.inf)
+            upper = _root_in_log(inside, last_in, first_out)
+        else:
+            est, se = s_e2, float(results.bse_vcomp["residual"])
+            inside = along(lambda c, d: c)
+            last_in, first_out = _outward(inside, s_e2, 0.5, 0.0)
+            lower = _root_in_log(inside, last_in, first_out)
+            last_in, first_out = _outward(inside, s_e2, 2.0, np.inf)
+            upper = _root_in_log(inside, last_in, first_out)
+        rows[name] = [est, se, est - z * se, est + z * se, lower, upper]
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["estimate", "std_err", "wald_lower", "wald_upper",
+                                           "lower", "upper"])
+
+
+# -- Satterthwaite ------------------------------------------------------------------------
+
+def _contrasts(results, r_matrix):
+    """Rows of R on the non-aliased coefficients, and their names."""
+    model = results.model
+    kept = ~np.asarray(model.aliased)
+    if r_matrix is None:
+        names = list(np.asarray(model.exog_names)[kept])
+        return np.eye(int(kept.sum())), names
+    r, _ = results._constraints(r_matrix)
+    return r, [f"c{i}" for i in range(r.shape[0])]
+
+
+def satterthwaite_df(results, r_matrix=None):
+    r"""
+    Satterthwaite degrees of freedom for t tests of the fixed effects.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+    r_matrix : array_like, str or tuple, optional
+        Contrasts, as for :meth:`KinshipMixedLMResults.t_test`; by default each coefficient.
+
+    Returns
+    -------
+    pandas.Series
+        One value per contrast (by default per coefficient, aliased ones NaN).
+
+    Notes
+    -----
+    For a contrast ``L b`` with variance ``v(theta) = L C(theta) L'``, ``C = (X'V^{-1}X)^{-1}``
+    and ``theta = (s_k^2, s_e^2)``,
+
+    .. math:: \nu = \frac{2\, v(\hat\theta)^2}{g' A g}, \qquad
+              g_i = \partial v / \partial\theta_i = L C X'V^{-1} V_i V^{-1} X C L',
+
+    where ``V_k = K``, ``V_e = I`` and ``A`` is the inverse observed information of theta
+    (``results.vcomp_cov``; REML or ML as the fit). The derivatives are exact (computed in
+    the rotated space); R's lmerTest computes the same quantity with numerical derivatives
+    in the parametrisation (theta, sigma), to which the result is invariant at an interior
+    optimum. At the boundary (``s_k^2 = 0``) the information may be singular and the
+    degrees of freedom NaN.
+
+    References
+    ----------
+    Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+    components. Biometrics Bulletin 2, 110-114.
+
+    Kuznetsova, A., Brockhoff, P. B. and Christensen, R. H. B. (2017). lmerTest package:
+    tests in linear mixed effects models. Journal of Statistical Software 82(13).
+    """
+    r, names = _contrasts(results, r_matrix)
+    model = results.model
+    lam = model.decomposition.eigenvalues
+    s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
+    v = s_k2 * lam + s_e2
+    x = model._exog_rot
+    kept = ~np.asarray(model.aliased)
+    cov = np.asarray(results.cov_params())[np.ix_(kept, kept)]
+    with serial_blas():
+        lc = r @ cov  # (q, p)
+        var = np.einsum("ij,ij->i", lc, r)
+        grads = []
+        for d in (lam, np.ones_like(lam)):
+            xw = x * (d / v ** 2)[:, None]
+            mid = x.T @ xw  # X' V^-1 V_i V^-1 X
+            grads.append(np.einsum("ij,jk,ik->i", lc, mid, lc))
+    g = np.stack(grads, axis=1)
+    acov = np.asarray(results.vcomp_cov, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = 2.0 * var ** 2 / np.einsum("ij,jk,ik->i", g, acov, g)
+    if r_matrix is None:
+        full = np.full(len(kept), np.nan)
+        full[kept] = df
+        return pd.Series(full, index=list(model.exog_names), name="df")
+    return pd.Series(df, index=names, name="df")
+
+
+def t_test_satterthwaite(results, r_matrix=None):
+    """
+    t tests of the fixed effects with Satterthwaite degrees of freedom.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+    r_matrix : array_like, str or tuple, optional
+        As for :meth:`KinshipMixedLMResults.t_test`; by default every non-aliased
+        coefficient is tested against 0.
+
+    Returns
+    -------
+    statsmodels.stats.contrast.ContrastResults
+        t statistics with one denominator df per contrast (``df_denom``, an array); p-values
+        and ``conf_int()`` use them.
+    """
+    model = results.model
+    kept = ~np.asarray(model.aliased)
+    if r_matrix is None:
+        r = np.eye(len(kept))[kept]
+        q = np.zeros(r.shape[0])
+        r_kept = r[:, kept]
+        names = list(np.asarray(model.exog_names)[kept])
+    else:
+        r_kept, q = results._constraints(r_matrix)
+        names = None
+    b = np.asarray(results.params, dtype=float)[kept]
+    cov = np.asarray(results.cov_params())[np.ix_(kept, kept)]
+    effect = r_kept @ b
+    sd = np.sqrt(np.einsum("ij,jk,ik->i", r_kept, cov, r_kept))
+    df = satterthwaite_df(results, None if r_matrix is None else r_matrix)
+    df = df.to_numpy()[kept] if r_matrix is None else df.to_numpy()
+    res = ContrastResults(effect=effect, t=(effect - q) / sd, sd=sd, df_denom=df)
+    if names is not None:
+        res.c_names = names
+    return res
