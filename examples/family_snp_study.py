@@ -8,7 +8,9 @@ one quantitative trait. It
 2. fits the causal-SNP model ``trait ~ SNP1 + SNP3 + SNP5 + SNP11`` by OLS, by statsmodels
    MixedLM with a random intercept per family, and by KinshipMixedLM, and prints them side by
    side (``summary_col``),
-3. prints the KinshipMixedLM summary with the variance components and h2,
+3. prints the KinshipMixedLM summary with the variance components and h2, then Wald and
+   parametric-bootstrap intervals, a profile-likelihood interval for h2 and the
+   likelihood-ratio test of zero kinship variance,
 4. fits all 130 SNPs at once and reports the aliased SNPs (perfect linkage disequilibrium) and
    the SNPs with Wald p < 0.05,
 5. writes a figure of the coefficient estimates with 95% intervals for the three models.
@@ -87,6 +89,22 @@ def main(out_dir):
                       info_dict={"N": lambda r: f"{int(r.nobs)}"}))
     print()
     print(kin.summary())
+
+    boot = kin.bootstrap(nsim=1000, seed=1, progress=False)
+    intervals = pd.concat(
+        {name: ci.set_axis(["lower", "upper"], axis=1)
+         for name, ci in [("Wald", kin.conf_int()),
+                          ("studentized bootstrap", boot.conf_int(method="studentized")),
+                          ("percentile bootstrap", boot.conf_int(method="percentile"))]},
+        axis=1)
+    print(f"\n95% intervals, Wald and from {len(boot.params)} parametric bootstrap replicates "
+          f"({boot.n_failed} failed):\n{intervals.round(3).to_string()}")
+    profile = kin.profile_conf_int()
+    test = kin.kinship_variance_test()
+    print(f"h2 = {kin.h2:.3f}: Wald SE {kin.bse_h2:.3f}, profile-likelihood 95% interval "
+          f"({profile.loc['h2', 'lower']:.3f}, {profile.loc['h2', 'upper']:.3f}); "
+          f"LR test of s_k^2 = 0 (50:50 chi2 mixture): LR = {test.statistic:.1f}, "
+          f"p = {test.pvalue:.2g}")
 
     snps = [c for c in df.columns if c.startswith("SNP")]
     with warnings.catch_warnings(record=True) as caught:
