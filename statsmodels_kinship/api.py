@@ -18,6 +18,9 @@ from .kinship_mixed_model import (  # noqa: F401
     KinshipMixedLM,
     KinshipMixedLMResults,
 )
+from .plotting import manhattan_plot, qq_plot  # noqa: F401
+# the scan itself: results.scan(...) or statsmodels_kinship.scan.scan (the module keeps its name)
+from .scan import genomic_inflation  # noqa: F401
 from .simulate import (  # noqa: F401
     FamilyStudy,
     replicate_pedigree,

@@ -587,6 +587,18 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         """
         return inference.satterthwaite_df(self, r_matrix)
 
+    def scan(self, genotypes, method="exact", loco=False, **kwargs):
+        """Genome-wide association scan: each SNP of ``genotypes`` added in turn to this
+        (null) model and tested (Wald, likelihood-ratio and score tests, as GEMMA ``-lmm 4``
+        for ``method='exact'``; the ratio fixed at this fit's for ``method='fixed'``).
+        Returns a DataFrame indexed by SNP.
+
+        See :func:`statsmodels_kinship.scan.scan` for the arguments and the columns.
+        """
+        from .scan import scan
+
+        return scan(self, genotypes, method=method, loco=loco, **kwargs)
+
     # -- variance components ------------------------------------------------------------
 
     @cache_readonly

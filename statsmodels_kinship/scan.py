@@ -1,0 +1,1112 @@
+r"""Genome-wide association scan on a fitted null :class:`KinshipMixedLM`.
+
+For every SNP the null model (covariates + kinship) is extended by that SNP and tested. The
+null model's eigendecomposition ``K = U diag(lam) U'`` is reused: each block of genotypes is
+rotated once (``U' G``), after which every SNP is a one-dimensional problem in the variance
+ratio ``delta = s_k^2 / s_e^2``, solved for all SNPs of the block at once.
+
+Two methods:
+
+* ``'exact'`` -- GEMMA's ``-lmm 4`` (Zhou and Stephens 2012): for each SNP its own REML
+  ratio for the Wald test, an ML fit for the likelihood-ratio test, and a score test at the
+  null model's ML ratio.
+* ``'fixed'`` -- the ratio held at the null model's estimate for every SNP (EMMAX, P3D,
+  FaST-LMM's default), a fast screen.
+
+Private numerics, briefly. For a block of SNPs the (c+2) x (c+2) matrix
+``M(delta) = [W x y]' diag(1 / (delta lam + 1)) [W x y]`` (rotated covariates W, SNP x,
+phenotype y) is all that the likelihood needs. Its SNP-dependent entries are linear in the
+weights, so they are computed for many SNPs at once as matrix products against a few weight
+vectors:
+
+* eigenvalues in few groups (a family kinship: 9 distinct values for the seed study): one
+  weight vector per group, and ``M(delta)`` is exact for every ``delta``;
+* otherwise: exact ``M`` on a grid of ``delta`` values (global search), then a Taylor
+  expansion in ``delta`` about the centre ``c`` of each SNP's bracket (weights
+  ``w_c (lam w_c)^k``, ``w_c = 1 / (c lam + 1)``), accurate to rounding inside the bracket,
+  for the Newton iterations.
+
+From ``M`` a sweep (Gaussian elimination of the covariates, differentiated twice in
+``delta`` alongside) gives the profiled criteria and their first two derivatives, and a
+safeguarded Newton iteration (bisection when a step leaves the bracket) finds each SNP's
+optimum.
+"""
+import os
+import uuid
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._spectral import ProfiledLikelihood, serial_blas
+from ._validation import _show
+
+__all__ = ["scan", "genomic_inflation"]
+
+LOG_2PI = np.log(2 * np.pi)
+
+#: Flags reported in the ``flag`` column, in the order of their numeric codes.
+FLAGS = ("ok", "monomorphic", "aliased", "missing", "not_converged")
+_OK, _MONO, _ALIASED, _MISSING, _NOCONV = range(len(FLAGS))
+
+_STATS = ["beta", "se", "p_wald", "p_lrt", "p_score", "delta", "delta_ml", "stat_wald",
+          "stat_lrt", "stat_score", "llf_ml", "af", "n_obs", "n_missing", "flag"]
+_COL = {name: i for i, name in enumerate(_STATS)}
+
+#: Eigenvalue groups up to which the grouped (exact) representation is used.
+_MAX_GROUPS = 150
+#: R's rule (``lm``, lme4): a SNP is aliased when its residual on the covariates has a norm
+#: below this fraction of its own norm (the rule of ``aliased_columns``).
+_ALIAS_TOL = 1e-7
+_N_GRID, _LOG_RANGE = 29, (-7.0, 7.0)  # the global search of ProfiledLikelihood.maximize
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers with two derivatives in delta
+# ---------------------------------------------------------------------------------------------
+
+class _Dual2:
+    """Arrays carrying their first and second derivative in delta (forward mode)."""
+
+    __slots__ = ("v", "d", "dd")
+
+    def __init__(self, v, d, dd):
+        self.v, self.d, self.dd = v, d, dd
+
+    def __getitem__(self, key):
+        return _Dual2(self.v[key], self.d[key], self.dd[key])
+
+    def __add__(self, other):
+        if isinstance(other, _Dual2):
+            return _Dual2(self.v + other.v, self.d + other.d, self.dd + other.dd)
+        return _Dual2(self.v + other, self.d, self.dd)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        if isinstance(other, _Dual2):
+            return _Dual2(self.v - other.v, self.d - other.d, self.dd - other.dd)
+        return _Dual2(self.v - other, self.d, self.dd)
+
+    def __mul__(self, other):
+        if isinstance(other, _Dual2):
+            return _Dual2(self.v * other.v, self.d * other.v + self.v * other.d,
+                          self.dd * other.v + 2 * self.d * other.d + self.v * other.dd)
+        return _Dual2(self.v * other, self.d * other, self.dd * other)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        q = self.v / other.v
+        q1 = (self.d - q * other.d) / other.v
+        q2 = (self.dd - 2 * q1 * other.d - q * other.dd) / other.v
+        return _Dual2(q, q1, q2)
+
+    def log(self):
+        r = self.d / self.v
+        return _Dual2(np.log(self.v), r, self.dd / self.v - r * r)
+
+
+def _log(a):
+    return a.log() if isinstance(a, _Dual2) else np.log(a)
+
+
+def _sweep(m, c):
+    """Eliminate the c covariates from ``M`` (..., c+2, c+2), variables ``[W, x, y]``.
+
+    Returns ``x'Px, x'Py, y'Py`` (P the GLS projection off W) and ``log det(W'HW)``.
+    Gaussian elimination of a positive definite matrix without pivoting: the LDL' (Cholesky)
+    factorisation, differentiated along when ``m`` is a :class:`_Dual2`.
+    """
+    logdet_w = 0.0
+    for _ in range(c):
+        piv = m[..., 0, 0]
+        col = m[..., 1:, 0]
+        m = m[..., 1:, 1:] - col[..., :, None] * col[..., None, :] / piv[..., None, None]
+        logdet_w = _log(piv) + logdet_w
+    return m[..., 0, 0], m[..., 0, 1], m[..., 1, 1], logdet_w
+
+
+def _criterion(m, logdet_v, n, c, reml):
+    """``-2 x`` the profiled (restricted) log-likelihood, up to a constant."""
+    pxx, pxy, pyy, logdet_w = _sweep(m, c)
+    rss = pyy - pxy * pxy / pxx
+    if reml:
+        return _log(rss) * (n - c - 1) + logdet_v + logdet_w + _log(pxx)
+    return _log(rss) * n + logdet_v
+
+
+# ---------------------------------------------------------------------------------------------
+# The null model, shared by every block
+# ---------------------------------------------------------------------------------------------
+
+def _eigenvalue_groups(lam, rtol=1e-10):
+    """Group label of each eigenvalue and the groups' values and sizes (the rule of
+    ProfiledLikelihood: equal to within ``rtol * max(lam, 1)``)."""
+    order = np.argsort(lam, kind="stable")
+    lam_sorted = lam[order]
+    scale = max(lam_sorted[-1], 1.0) if len(lam) else 1.0
+    starts = np.r_[0, np.flatnonzero(np.diff(lam_sorted) > rtol * scale) + 1]
+    label = np.empty(len(lam), dtype=np.intp)
+    label[order] = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(lam)]))
+    counts = np.bincount(label).astype(float)
+    values = np.bincount(label, weights=lam) / counts
+    return label, values, counts
+
+
+class _Null:
+    """What every block of the scan needs from the fitted null model (picklable)."""
+
+    def __init__(self, results, method, use_t):
+        model = results.model
+        self.decomposition = model.decomposition
+        lam = np.asarray(self.decomposition.eigenvalues, dtype=float)
+        w = np.asarray(model._exog_rot, dtype=float)
+        self.n, self.c = w.shape
+        self.lam = lam
+        self.z = np.column_stack([w, model._endog_rot])  # [W y], rotated
+        self.q_w = np.linalg.qr(w)[0] if self.c else np.zeros((self.n, 0))
+        lam_max = float(lam.max()) if len(lam) else 0.0
+        self.lam_max = lam_max
+        self.grid = (np.r_[0.0, np.exp(np.linspace(*_LOG_RANGE, _N_GRID)) / lam_max]
+                     if lam_max > 0 else np.zeros(1))
+        with serial_blas():
+            self.delta_ml0, self.llf_ml0, _ = model._profile.maximize(reml=False)
+        self.delta_null = float(results.delta)
+        self.null_method = results.method
+        self.method, self.use_t = method, bool(use_t)
+        self.delta_score = self.delta_ml0 if method == "exact" else self.delta_null
+        label, values, counts = _eigenvalue_groups(lam)
+        self.grouped = len(values) <= _MAX_GROUPS
+        if self.grouped:
+            self.lam_g, self.count_g = values, counts
+            self.indicator = (label[None, :] == np.arange(len(values))[:, None]).astype(float)
+            self.s_g = _shared_sums(self.z, self.indicator)
+
+    def info(self):
+        return {"method": self.method, "null_method": self.null_method,
+                "delta_null": self.delta_null, "delta_ml_null": self.delta_ml0,
+                "llf_ml_null": self.llf_ml0, "delta_score": self.delta_score,
+                "nobs": self.n, "k_covariates": self.c, "df_resid": self.n - self.c - 1,
+                "use_t": self.use_t}
+
+
+def _shared_sums(z, weights):
+    """``sum_i w_mi z_ia z_ib`` for each weight vector: (m, c+1, c+1)."""
+    return np.einsum("mn,na,nb->mab", weights, z, z, optimize=True)
+
+
+def _snp_sums(z, xr, x2, weights):
+    """SNP entries of ``M`` for each weight vector: (b, m, c+2), ``[x'W, x'y, x'x]``."""
+    m, n = weights.shape
+    k = z.shape[1]
+    folded = (weights[:, None, :] * z.T[None, :, :]).reshape(m * k, n)
+    cross = (folded @ xr).reshape(m, k, -1)
+    square = weights @ x2
+    return np.concatenate([cross, square[:, None, :]], axis=1).transpose(2, 0, 1)
+
+
+def _assemble(s, t, c):
+    """``M`` (..., c+2, c+2) in the order ``[W, x, y]`` from the shared sums ``s``
+    (..., c+1, c+1) over ``[W, y]`` and the SNP sums ``t`` (..., c+2)."""
+    shape = np.broadcast_shapes(s.shape[:-2], t.shape[:-1])
+    q = c + 2
+    out = np.empty(shape + (q, q))
+    wy = np.r_[np.arange(c), c + 1]
+    out[..., wy[:, None], wy[None, :]] = s
+    out[..., c, wy] = t[..., :c + 1]
+    out[..., wy, c] = t[..., :c + 1]
+    out[..., c, c] = t[..., c + 1]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# A block of SNPs in rotated space
+# ---------------------------------------------------------------------------------------------
+
+class _Grouped:
+    """``M(delta)`` from per-group sums: exact for every delta (few distinct eigenvalues)."""
+
+    def __init__(self, null, t):
+        self.null, self.t = null, t  # t: (b, G, c+2)
+
+    def evaluate(self, delta, idx=None, deriv=True):
+        null = self.null
+        t = self.t if idx is None else self.t[idx]
+        lam, count, g = null.lam_g, null.count_g, len(null.lam_g)
+        delta = np.broadcast_to(delta, np.shape(delta)[:-1] + (len(t),))
+        phi = 1.0 / (delta[..., None] * lam + 1.0)
+        comps = [phi] + ([-lam * phi ** 2, 2 * lam ** 2 * phi ** 3] if deriv else [])
+        k = null.c + 1
+        s_flat = null.s_g.reshape(g, k * k)
+        ms = [_assemble((p @ s_flat).reshape(p.shape[:-1] + (k, k)),
+                        np.einsum("...bg,bgj->...bj", p, t), null.c) for p in comps]
+        logdet = np.log1p(delta[..., None] * lam) @ count
+        if not deriv:
+            return ms[0], logdet
+        return (_Dual2(*ms), _Dual2(logdet, (lam * phi) @ count,
+                                    -((lam * phi) ** 2) @ count))
+
+
+class _Taylor:
+    """``M(delta)`` from a Taylor expansion about the centre of each SNP's bracket.
+
+    With ``w_c = 1 / (c lam + 1)``, ``u = lam w_c`` and ``a = max(u)``:
+    ``1 / (delta lam + 1) = sum_k (a (c - delta))^k w_c (u / a)^k``, convergent while
+    ``a |delta - c| < 1`` (scaling by ``a`` keeps every term below 1 in size); terms are
+    kept until the remainder is below rounding over the whole bracket.
+    """
+
+    def __init__(self, null, xr, x2, lo, hi, eps=1e-16):
+        self.null = null
+        center = 0.5 * (lo + hi)
+        centers, cid = np.unique(center, return_inverse=True)
+        scale = null.lam_max / (centers * null.lam_max + 1.0)  # a = max_i lam_i w_c,i
+        radius = np.max(0.5 * (hi - lo) * scale[cid])
+        k = 1 if radius <= 0 else int(np.clip(np.ceil(np.log(eps) / np.log(radius)), 1, 120))
+        self.k, self.center, self.cid, self.scale = k, center, cid, scale
+        powers = np.arange(k + 1)
+        b = xr.shape[1]
+        self.t = np.empty((b, k + 1, null.c + 2))
+        self.s = np.empty((len(centers), k + 1, null.c + 1, null.c + 1))
+        self.logdet_c = np.empty(len(centers))
+        self.mu = np.empty((len(centers), k + 1))  # mu[j, k] = sum_i (u_i / a)^k
+        for j, cen in enumerate(centers):
+            w = 1.0 / (cen * null.lam + 1.0)
+            rho = null.lam * w / scale[j] if scale[j] > 0 else np.zeros_like(w)
+            rho_k = rho[None, :] ** powers[:, None]
+            omega = w[None, :] * rho_k
+            sel = np.flatnonzero(cid == j)
+            self.t[sel] = _snp_sums(null.z, xr[:, sel], x2[:, sel], omega)
+            self.s[j] = _shared_sums(null.z, omega)
+            self.logdet_c[j] = np.log1p(cen * null.lam).sum()
+            self.mu[j] = rho_k.sum(axis=1)
+
+    def evaluate(self, delta, idx=None, deriv=True):
+        null = self.null
+        if idx is None:
+            idx = np.arange(len(self.center))
+        t, cid = self.t[idx], self.cid[idx]
+        a = self.scale[cid][:, None]
+        powers = np.arange(self.k + 1)
+        p = (a * (self.center[idx] - delta)[:, None]) ** powers  # (b, K+1)
+        comps = [p]
+        if deriv:  # d/d delta of (a (c - delta))^k
+            d1, d2 = np.zeros_like(p), np.zeros_like(p)
+            d1[:, 1:] = -powers[1:] * a * p[:, :-1]
+            d2[:, 2:] = powers[2:] * (powers[2:] - 1) * a ** 2 * p[:, :-2]
+            comps += [d1, d2]
+        s, mu = self.s[cid], self.mu[cid]
+        ms = [_assemble(np.einsum("bk,bkij->bij", q, s), np.einsum("bk,bkj->bj", q, t),
+                        null.c) for q in comps]
+        # log det V = log det V_c + sum_i log(1 - a (c - delta) rho_i)
+        inv_k = np.r_[0.0, 1.0 / powers[1:]]
+        logdet = self.logdet_c[cid] - np.sum(p * mu * inv_k, axis=1)
+        if not deriv:
+            return ms[0], logdet
+        ld1 = a[:, 0] * np.sum(p[:, :-1] * mu[:, 1:], axis=1)
+        ld2 = -a[:, 0] ** 2 * np.sum(p[:, :-2] * mu[:, 2:] * powers[1:-1], axis=1)
+        return _Dual2(*ms), _Dual2(logdet, ld1, ld2)
+
+
+class _Block:
+    """One block of SNPs (columns of ``xr``, rotated) and the sums built on it."""
+
+    def __init__(self, null, xr):
+        self.null, self.xr = null, xr
+        self.x2 = xr * xr
+        self.b = xr.shape[1]
+        self.grouped = (_Grouped(null, _snp_sums(null.z, xr, self.x2, null.indicator))
+                        if null.grouped else None)
+
+    def at_points(self, deltas):
+        """Exact ``M`` and ``log det V`` at shared deltas: (D, b, q, q), (D, 1)."""
+        deltas = np.asarray(deltas, dtype=float)
+        if self.grouped is not None:
+            return self.grouped.evaluate(deltas[:, None], deriv=False)
+        null = self.null
+        w = 1.0 / (np.multiply.outer(deltas, null.lam) + 1.0)
+        t = _snp_sums(null.z, self.xr, self.x2, w).transpose(1, 0, 2)
+        m = _assemble(_shared_sums(null.z, w)[:, None], t, null.c)
+        return m, np.log1p(np.multiply.outer(deltas, null.lam)).sum(axis=1)[:, None]
+
+    def at_snp_deltas(self, delta, idx):
+        """Exact ``M`` and ``log det V`` at one delta per SNP (``idx``): (b, q, q), (b,)."""
+        if self.grouped is not None:
+            return self.grouped.evaluate(delta, idx, deriv=False)
+        null = self.null
+        w = 1.0 / (np.multiply.outer(delta, null.lam) + 1.0)  # (b, n)
+        xr, x2 = self.xr[:, idx], self.x2[:, idx]
+        k = null.c + 1
+        t = np.empty((len(idx), k + 1))
+        for j in range(k):
+            t[:, j] = np.einsum("bn,nb->b", w * null.z[:, j], xr)
+        t[:, k] = np.einsum("bn,nb->b", w, x2)
+        s = np.einsum("bn,na,nc->bac", w, null.z, null.z, optimize=True)
+        return _assemble(s, t, null.c), np.log1p(np.multiply.outer(delta, null.lam)).sum(1)
+
+    def expansion(self, lo, hi):
+        return self.grouped if self.grouped is not None else _Taylor(
+            self.null, self.xr, self.x2, lo, hi)
+
+
+def _maximize(blk, reml, max_iter=100, rtol=1e-13):
+    """Per-SNP maximum over delta >= 0, with the search of ProfiledLikelihood.maximize.
+
+    Grid over ``log(delta lam_max)`` plus ``delta = 0``; the best grid point's bracket; the
+    root of the derivative there by Newton steps, bisection when a step leaves the bracket.
+    SNPs whose bracket has no sign change of the derivative (several extrema) are handed to
+    ProfiledLikelihood itself.
+
+    Returns delta (b,), converged (b,), the SNPs to fit one by one, and the exact ``M``
+    and ``log det V`` at delta.
+    """
+    null = blk.null
+    n, c, grid = null.n, null.c, null.grid
+    n_grid, b = len(grid), blk.b
+    m, logdet = blk.at_points(grid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = _criterion(m, logdet, n, c, reml)
+    f = np.where(np.isfinite(f), f, np.inf)
+    best = np.argmin(f, axis=0)
+    lo = grid[np.maximum(best - 1, 0)]
+    hi = grid[np.minimum(best + 1, n_grid - 1)]
+    delta = grid[best].copy()
+    converged = np.ones(b, dtype=bool)
+    fallback = np.zeros(b, dtype=bool)
+    top = (best == n_grid - 1) & (n_grid > 1)
+    converged[top] = False
+    act = np.flatnonzero(~top)
+    if len(act):
+        _newton(blk, reml, best, lo, hi, delta, fallback, act, max_iter, rtol)
+    # never worse than the grid
+    everything = np.arange(b)
+    m, logdet = blk.at_snp_deltas(delta, everything)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f_opt = _criterion(m, logdet, n, c, reml)
+    worse = np.flatnonzero(~fallback & (f_opt > f[best, everything]))
+    if len(worse):
+        delta[worse] = grid[best[worse]]
+        m[worse], logdet[worse] = blk.at_snp_deltas(delta[worse], worse)
+    return delta, converged, fallback, m, logdet
+
+
+def _newton(blk, reml, best, lo, hi, delta, fallback, act, max_iter, rtol):
+    """Safeguarded Newton iterations for the SNPs ``act``, updating ``delta`` and
+    ``fallback`` in place."""
+    null = blk.null
+    n, c = null.n, null.c
+    expn = blk.expansion(lo, hi)
+
+    def derivs(x, idx):
+        mm, ld = expn.evaluate(x, idx)
+        crit = _criterion(mm, ld, n, c, reml)
+        return crit.d, crit.dd
+
+    g0, h0 = derivs(delta[act], act)
+    at_zero = best[act] == 0
+    done = (at_zero & (g0 >= 0)) | (g0 == 0)
+    # bracket (a, e) with f'(a) < 0 < f'(e); one end is the best grid point
+    right = g0 < 0
+    a = np.where(right, delta[act], lo[act])
+    e = np.where(right, hi[act], delta[act])
+    other = np.where(right, e, a)
+    go = ~done
+    g_other = np.zeros(len(act))
+    if go.any():
+        g_other[go] = derivs(other[go], act[go])[0]
+    bad = go & np.where(right, g_other <= 0, g_other >= 0)
+    fallback[act[bad]] = True
+    go &= ~bad
+    idx, x, g, h, a, e = act[go], delta[act][go], g0[go], h0[go], a[go], e[go]
+    for _ in range(max_iter):
+        if not len(idx):
+            return
+        step = -g / np.where(h > 0, h, 1.0)
+        newton = x + step
+        ok = (h > 0) & (newton > a) & (newton < e)
+        mid = np.where(a > 0, np.sqrt(a * e), 0.5 * (a + e))
+        x_new = np.where(ok, newton, mid)
+        stop = (ok & (np.abs(step) <= rtol * np.abs(x))) | (g == 0) | (e - a <= rtol * e)
+        delta[idx[stop]] = np.where(g[stop] == 0, x[stop], x_new[stop])
+        keep = ~stop
+        idx, x, a, e = idx[keep], x_new[keep], a[keep], e[keep]
+        if not len(idx):
+            return
+        g, h = derivs(x, idx)
+        a = np.where(g < 0, x, a)
+        e = np.where(g > 0, x, e)
+    fallback[idx] = True
+
+
+def _fit_one(null, xr_col, reml):
+    """One SNP through ProfiledLikelihood, as a KinshipMixedLM fit would do it."""
+    exog = np.column_stack([null.z[:, :-1], xr_col])
+    with serial_blas():
+        delta, _, info = ProfiledLikelihood(null.lam, exog, null.z[:, -1]).maximize(reml)
+    return delta, info["converged"]
+
+
+def _block_stats(null, g, offset=0):
+    """All statistics for a block of genotypes ``g`` (n, b): array (b, len(_STATS))."""
+    g = np.asarray(g, dtype=float)
+    if g.ndim != 2 or g.shape[0] != null.n:
+        raise ValueError(f"a genotype block has shape {g.shape}, expected ({null.n}, b)")
+    n, b = g.shape
+    out = np.full((b, len(_STATS)), np.nan)
+    if np.isinf(g).any():
+        j = int(np.flatnonzero(np.isinf(g).any(axis=0))[0])
+        raise ValueError(f"genotypes contain infinite values (SNP at column {offset + j})")
+    miss = np.isnan(g)
+    n_missing = miss.sum(axis=0)
+    n_obs = n - n_missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (np.nansum(g, axis=0) if n_missing.any() else g.sum(axis=0)) / n_obs
+    if n_missing.any():
+        rows, cols = np.nonzero(miss)
+        g = g.copy()
+        g[rows, cols] = mean[cols]  # missing genotypes: the SNP's mean
+    flag = np.full(b, _OK)
+    flag[g.max(axis=0) == g.min(axis=0)] = _MONO
+    flag[n_obs == 0] = _MISSING
+    out[:, _COL["af"]] = mean / 2
+    out[:, _COL["n_obs"]] = n_obs
+    out[:, _COL["n_missing"]] = n_missing
+    fit = np.flatnonzero(flag == _OK)
+    if len(fit):
+        xr = null.decomposition.rotate(g if len(fit) == b else g[:, fit])
+        aliased = _aliased(null.q_w, xr)
+        if aliased.any():
+            flag[fit[aliased]] = _ALIASED
+            fit, xr = fit[~aliased], xr[:, ~aliased]
+    if len(fit):
+        _fill(null, _Block(null, np.ascontiguousarray(xr)), out, fit, flag)
+    out[:, _COL["flag"]] = flag
+    return out
+
+
+def _aliased(q, xr):
+    """SNPs whose residual on the covariates (orthonormal basis ``q``) has a norm below
+    ``_ALIAS_TOL`` times their own norm. The residual is formed only for SNPs whose
+    squared-norm difference is near the threshold (elsewhere rounding cannot matter)."""
+    norm2 = np.einsum("nb,nb->b", xr, xr)
+    proj = q.T @ xr
+    ratio2 = 1.0 - np.einsum("cb,cb->b", proj, proj) / np.where(norm2 > 0, norm2, 1.0)
+    close = np.flatnonzero((ratio2 < 1e-8) | (norm2 == 0))
+    out = np.zeros(xr.shape[1], dtype=bool)
+    if len(close):
+        x = xr[:, close]
+        resid = x - q @ proj[:, close]
+        out[close] = (np.linalg.norm(resid, axis=0)
+                      < _ALIAS_TOL * np.linalg.norm(x, axis=0)) | (norm2[close] == 0)
+    return out
+
+
+def _fill(null, blk, out, rows, flag):
+    """Tests for the SNPs of ``blk`` into ``out[rows]``."""
+    n, c = null.n, null.c
+    df = n - c - 1
+    col = _COL
+
+    def profile(m):
+        pxx, pxy, pyy, _ = _sweep(m, c)
+        return pxx, pxy, pyy
+
+    # score test at the null ratio (GEMMA: n (x'Py)^2 / (y'Py x'Px), P without the SNP)
+    m, logdet_s = blk.at_points([null.delta_score])
+    pxx, pxy, pyy = (a[0] for a in profile(m))
+    stat_score = n * pxy ** 2 / (pyy * pxx)
+    if null.method == "fixed":  # delta_score is the null model's ratio
+        delta = np.full(blk.b, null.delta_null)
+        rss = pyy - pxy ** 2 / pxx
+        beta, se = pxy / pxx, np.sqrt(rss / df / pxx)
+        stat_lrt = n * np.log(pyy / rss)
+        llf_ml = -0.5 * (n * (1 + LOG_2PI + np.log(rss / n)) + logdet_s[0])
+        delta_ml = np.full(blk.b, np.nan)
+    else:
+        results = {}
+        for reml in (True, False):
+            d, conv, fallback, m, logdet = _maximize(blk, reml)
+            one = np.flatnonzero(fallback)
+            for j in one:
+                d[j], conv[j] = _fit_one(null, blk.xr[:, j], reml)
+            if len(one):
+                m[one], logdet[one] = blk.at_snp_deltas(d[one], one)
+            results[reml] = (d, conv, profile(m), logdet)
+        delta, conv_r, (pxx, pxy, pyy), _ = results[True]
+        rss = pyy - pxy ** 2 / pxx
+        beta, se = pxy / pxx, np.sqrt(rss / df / pxx)
+        delta_ml, conv_m, (pxx, pxy, pyy), logdet = results[False]
+        rss_ml = pyy - pxy ** 2 / pxx
+        llf_ml = -0.5 * (n * (1 + LOG_2PI + np.log(rss_ml / n)) + logdet)
+        stat_lrt = np.maximum(2 * (llf_ml - null.llf_ml0), 0.0)
+        flag[rows[~(conv_r & conv_m)]] = _NOCONV
+    stat_wald = (beta / se) ** 2
+    ref = (lambda s: stats.f.sf(s, 1, df)) if null.use_t else (lambda s: stats.chi2.sf(s, 1))
+    values = {"beta": beta, "se": se, "stat_wald": stat_wald, "p_wald": ref(stat_wald),
+              "stat_lrt": stat_lrt, "p_lrt": stats.chi2.sf(stat_lrt, 1),
+              "stat_score": stat_score, "p_score": ref(stat_score), "delta": delta,
+              "delta_ml": delta_ml, "llf_ml": llf_ml}
+    for name, v in values.items():
+        out[rows, col[name]] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# Genotype sources
+# ---------------------------------------------------------------------------------------------
+
+def _is_dask(obj):
+    return type(obj).__module__.split(".")[0] == "dask"
+
+
+def _model_rows(model):
+    """Row labels of the model's data (None for unlabelled data) and the rows statsmodels
+    dropped as missing."""
+    labels = getattr(model.data, "row_labels", None)
+    dropped = getattr(model.data, "missing_row_idx", None)
+    return (None if labels is None else pd.Index(labels)), (list(dropped) if dropped else [])
+
+
+def _rows_by_position(n_rows, model, what):
+    """Rows of a genotype matrix matched to the model's by position: all of them, or all but
+    the rows statsmodels dropped as missing."""
+    n = int(model.nobs)
+    _, dropped = _model_rows(model)
+    if n_rows == n:
+        return None
+    if dropped and n_rows == n + len(dropped):
+        return np.setdiff1d(np.arange(n_rows), dropped)
+    raise ValueError(f"{what} has {n_rows} rows (individuals) but the model has {n} "
+                     "observations; give one row per observation in the model's order, or "
+                     "label the rows (a DataFrame indexed by individual ID)")
+
+
+def _rows_by_label(ids, model, what):
+    """Positions in ``ids`` of the model's individuals, in the model's order."""
+    labels, _ = _model_rows(model)
+    ids = pd.Index(ids)
+    if labels is None:  # the model's data carry no labels: match by position
+        return _rows_by_position(len(ids), model, what)
+    if ids.has_duplicates:
+        raise ValueError(f"{what} has duplicated individual IDs: "
+                         f"{_show(ids[ids.duplicated()].unique())}")
+    pos = ids.get_indexer(labels)
+    if (pos < 0).any():
+        absent = labels[pos < 0]
+        raise ValueError(f"{len(absent)} individuals of the model are not in {what}: "
+                         f"{_show(absent)}")
+    return None if np.array_equal(pos, np.arange(len(ids))) else pos
+
+
+class _ArraySource:
+    """Genotypes held by the caller: numpy array, DataFrame or dask array (n x m)."""
+
+    def __init__(self, genotypes, model):
+        self.chromosome = self.position = None
+        if isinstance(genotypes, pd.DataFrame):
+            self.rows = _rows_by_label(genotypes.index, model, "the genotype DataFrame")
+            self.names = pd.Index(genotypes.columns)
+            self.values = genotypes
+        else:
+            if not _is_dask(genotypes):
+                genotypes = np.asarray(genotypes)
+            if genotypes.ndim != 2:
+                raise ValueError("genotypes must be 2-D (individuals x SNPs), got shape "
+                                 f"{genotypes.shape}")
+            self.rows = _rows_by_position(genotypes.shape[0], model, "the genotype matrix")
+            self.names = pd.RangeIndex(genotypes.shape[1], name="snp")
+            self.values = genotypes
+        self.m = len(self.names)
+        self.is_dask = _is_dask(genotypes)
+
+    def read(self, cols):
+        v = self.values
+        if isinstance(v, pd.DataFrame):
+            block = v.iloc[:, cols].to_numpy(dtype=float)
+        else:
+            block = v[:, cols]
+            if self.is_dask:
+                block = block.compute()
+        block = np.asarray(block, dtype=float)
+        return block if self.rows is None else block[self.rows]
+
+    def task(self, cols):
+        """The block as a dask task: a slice of the dask array, or the data."""
+        if self.is_dask:
+            block = self.values[:, cols]
+            return block if self.rows is None else block[self.rows]
+        return self.read(cols)
+
+
+def _read_bed(path, iid_count, sid_count, rows, cols):
+    from bed_reader import open_bed
+
+    with open_bed(path, iid_count=iid_count, sid_count=sid_count, count_A1=True) as bed:
+        return bed.read(index=np.s_[rows, cols], dtype="float64")
+
+
+class _BedSource:
+    """A PLINK .bed file set, read block by block with bed-reader (allele 1 counted)."""
+
+    is_dask = False
+
+    def __init__(self, path, model, labels):
+        try:
+            from bed_reader import open_bed
+        except ImportError as err:
+            raise ImportError("scanning a PLINK .bed file needs the optional dependency "
+                              "bed-reader: pip install statsmodels-kinship[plink]") from err
+        from .kinship import individual_labels
+
+        path = os.fspath(path)
+        if not path.endswith(".bed"):
+            path += ".bed"
+        missing = [p for p in (path, path[:-4] + ".bim", path[:-4] + ".fam")
+                   if not os.path.isfile(p)]
+        if missing:
+            raise FileNotFoundError(f"PLINK binary file set {path[:-4]!r} is incomplete: "
+                                    f"{', '.join(missing)} not found")
+        self.path = path
+        with open_bed(path, count_A1=True) as bed:
+            ids = individual_labels(bed.fid, bed.iid, how=labels)
+            self.names = pd.Index(np.asarray(bed.sid, dtype=object), name="snp")
+            self.chromosome = np.asarray(bed.chromosome, dtype=object)
+            self.position = np.asarray(bed.bp_position, dtype=np.int64)
+            self.iid_count, self.sid_count = bed.iid_count, bed.sid_count
+        rows = _rows_by_label(ids, model, path)
+        self.rows = np.arange(self.iid_count) if rows is None else rows
+        self.m = len(self.names)
+
+    def read(self, cols):
+        return _read_bed(self.path, self.iid_count, self.sid_count, self.rows, cols)
+
+    def task(self, cols):
+        import dask
+
+        return dask.delayed(_read_bed, pure=True)(self.path, self.iid_count, self.sid_count,
+                                                  self.rows, cols)
+
+
+def _as_source(genotypes, model, labels):
+    if isinstance(genotypes, (str, os.PathLike)):
+        return _BedSource(genotypes, model, labels)
+    return _ArraySource(genotypes, model)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the blocks: in this process, or through dask
+# ---------------------------------------------------------------------------------------------
+
+def _blocks(cols, block_size):
+    return [cols[i:i + block_size] for i in range(0, len(cols), block_size)]
+
+
+def _client():
+    """The dask.distributed client in use, if any (without importing distributed)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _run(null, source, cols, block_size, use_dask):
+    blocks = _blocks(cols, block_size)
+    if use_dask:
+        import dask
+
+        client = _client()
+        if client is not None:  # the null model goes to every worker once
+            shared = client.scatter(null, broadcast=True, hash=False)
+        else:
+            shared = dask.delayed(null, name="kinship-scan-null-" + uuid.uuid4().hex,
+                                  traverse=False)
+        tasks = [dask.delayed(_block_stats, pure=True)(shared, source.task(b), int(b[0]))
+                 for b in blocks]
+        parts = list(dask.compute(*tasks))
+        return np.concatenate(parts) if parts else np.empty((0, len(_STATS)))
+    out = np.empty((len(cols), len(_STATS)))
+    for i, b in enumerate(blocks):
+        start = i * block_size
+        out[start:start + len(b)] = _block_stats(null, source.read(b), int(b[0]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Leave one chromosome out
+# ---------------------------------------------------------------------------------------------
+
+def _grm_sums(source, cols, block_size):
+    """Numerator ``Z Z'``, counts of SNPs observed in both individuals of each pair, and the
+    number of SNPs of the standardized GRM (:func:`genomic_relationship_matrix`) of the SNPs
+    ``cols``. The counts are a number when no genotype is missing."""
+    num, pairs, m_used = 0.0, 0.0, 0
+    for b in _blocks(cols, block_size):
+        g = source.read(b)
+        obs = ~np.isnan(g)
+        n_obs = obs.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(obs, g, 0.0).sum(axis=0) / (2 * n_obs)
+        keep = (n_obs > 0) & (p > 0) & (p < 1)
+        z = (g[:, keep] - 2 * p[keep]) / np.sqrt(2 * p[keep] * (1 - p[keep]))
+        o = obs[:, keep]
+        if o.all():
+            pairs = pairs + float(keep.sum())
+        else:
+            z[~o] = 0.0
+            o = o.astype(float)
+            pairs = pairs + o @ o.T
+        num = num + z @ z.T
+        m_used += int(keep.sum())
+    return num, pairs, m_used
+
+
+def _loco_kinships(model, source, chrom, block_size):
+    """Leave-one-chromosome-out GRMs: checks that the model's kinship is the GRM of all the
+    SNPs (one pass), then returns a function giving the GRM without chromosome ``c``
+    (one more pass over that chromosome's SNPs)."""
+    kinship = model.kinship
+    if not isinstance(kinship, np.ndarray):
+        raise ValueError("loco=True needs the model's kinship to be a dense genomic "
+                         "relationship matrix of these genotypes (it is sparse); pass "
+                         "loco={chromosome: kinship} instead")
+    chroms = pd.unique(chrom)
+    if len(chroms) < 2:
+        raise ValueError("loco=True needs SNPs on at least two chromosomes, got "
+                         f"{_show(chroms)}")
+    num, pairs, m_all = _grm_sums(source, np.arange(len(chrom)), block_size)
+    best = None
+    for rule, den in (("pairwise", pairs), ("mean", m_all)):
+        grm = num / den
+        scale = float(np.sum(kinship * grm) / np.sum(grm * grm))
+        err = float(np.max(np.abs(kinship - scale * grm)))
+        if best is None or err < best[0]:
+            best = (err, rule, scale)
+    err, rule, scale = best
+    if not err <= 1e-6 * np.max(np.abs(kinship)):
+        raise ValueError(
+            "loco=True needs the model's kinship to be genomic_relationship_matrix(genotypes) "
+            "(up to a constant factor) of these genotypes and these individuals; the closest "
+            f"differs by up to {err:.3g}. Pass loco={{chromosome: kinship}} to give the "
+            "leave-one-chromosome-out kinships yourself")
+
+    def without(c):
+        num_c, pairs_c, m_c = _grm_sums(source, np.flatnonzero(chrom == c), block_size)
+        den = (pairs - pairs_c) if rule == "pairwise" else (m_all - m_c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = scale * (num - num_c) / den
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"without chromosome {c!r} some pairs of individuals have no "
+                             "SNP observed in both: the leave-one-out GRM is undefined")
+        return out
+
+    return without
+
+
+def _refit(results, kinship):
+    """The null model refitted with another kinship (same data, same REML/ML)."""
+    from statsmodels.tools.sm_exceptions import CollinearityWarning
+
+    from .kinship_mixed_model import KinshipMixedLM
+
+    model = results.model
+    labels, _ = _model_rows(model)
+    if labels is None:  # unlabelled data: the kinship is matched by position
+        endog, exog = model.endog, model.exog
+    else:
+        endog = pd.Series(model.endog, index=labels)
+        exog = pd.DataFrame(model.exog, index=labels, columns=model.exog_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)  # reported by the null fit
+        refit = KinshipMixedLM(endog, exog, kinship=kinship)
+    return refit.fit(reml=results.reml)._results
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+
+def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, position=None,
+         block_size=None, use_t=True, labels="auto", use_dask=None):
+    r"""
+    Test each SNP in turn, added to a fitted null kinship model.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        The fitted null model: covariates and kinship, no SNP. Its eigendecomposition of the
+        kinship is reused; its data and kinship are not copied.
+    genotypes : array_like, pandas.DataFrame, str or path-like, or dask.array.Array
+        Individuals x SNPs, allele counts (or dosages); NaN for a missing genotype.
+
+        * numpy array or dask array: rows in the order of the model's observations (or of
+          the data before statsmodels dropped rows with missing values);
+        * DataFrame: rows matched to the model's individuals by label (its index against the
+          index of the model's pandas data), as the kinship is; it may hold more
+          individuals; columns are the SNP names;
+        * path of a PLINK .bed file set (``"study"`` or ``"study.bed"``, with ``.bim`` and
+          ``.fam``): read block by block with bed-reader, counting allele 1 (PLINK's A1,
+          the first allele column of the .bim, as GEMMA does); individuals labelled from the
+          .fam with ``labels`` and matched by label. SNP names, chromosomes and positions
+          come from the .bim.
+    method : {'exact', 'fixed'}
+        ``'exact'`` (GEMMA's ``-lmm 4``): each SNP gets its own variance ratio. Wald test at
+        the SNP model's REML ratio; likelihood-ratio test between the ML fits of the SNP
+        model and of the null model; score test at the null model's ML ratio.
+        ``'fixed'``: every test at the null model's ratio ``results.delta`` (EMMAX / P3D).
+    loco : bool or dict
+        Leave one chromosome out. ``True``: the model's kinship must be the genomic
+        relationship matrix (:func:`~statsmodels_kinship.kinship.genomic_relationship_matrix`,
+        up to a constant factor) of exactly these genotypes; the SNPs of each chromosome are
+        tested against a null model refitted with the GRM of the other chromosomes. A dict
+        ``{chromosome: kinship}`` gives those kinships instead (keys compared as strings).
+    chromosome, position : array_like, optional
+        Chromosome and position of each SNP (from the .bim for a .bed file), reported in the
+        result; chromosomes are needed for ``loco``.
+    block_size : int, optional
+        SNPs per block; memory is proportional to ``nobs * block_size``. Default: about 2
+        million genotypes per block.
+    use_t : bool
+        Wald and score tests against F(1, n - c - 1) (GEMMA; c the number of covariates,
+        the rank of the null model's exog), or with ``use_t=False`` against chi2(1). The
+        likelihood-ratio test is always chi2(1).
+    labels : {'auto', 'individual', 'family_individual'}
+        How the individuals of a .fam file are labelled, see
+        :func:`~statsmodels_kinship.kinship.individual_labels`.
+    use_dask : bool, optional
+        Run the blocks through dask (on the workers of a ``dask.distributed`` client when
+        one is active). Default: True for a dask array, False otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by SNP, one row per SNP in input order, with columns
+
+        * ``chromosome``, ``position`` -- when known;
+        * ``beta``, ``se`` -- SNP effect per counted allele and its standard error (Wald, at
+          ``delta``, with the REML residual variance);
+        * ``p_wald``, ``p_lrt``, ``p_score`` -- the three tests; ``stat_wald`` (= (beta /
+          se)^2), ``stat_lrt`` (2 x log-likelihood ratio), ``stat_score`` their statistics;
+        * ``delta`` -- the variance ratio ``s_k^2 / s_e^2`` of the Wald test (the SNP
+          model's REML estimate, or the null model's ratio for ``'fixed'``), ``delta_ml`` --
+          the SNP model's ML ratio (``'exact'``), ``llf_ml`` -- the SNP model's ML
+          log-likelihood (lme4's ``logLik``);
+        * ``af`` -- frequency of the counted allele (mean / 2 over observed genotypes);
+          ``n_obs``, ``n_missing`` -- observed and imputed genotypes;
+        * ``flag`` -- ``'ok'``, or why the SNP has no test: ``'monomorphic'`` (one genotype
+          value), ``'aliased'`` (a linear combination of the covariates, R's rule),
+          ``'missing'`` (no observed genotype), or ``'not_converged'`` (the variance ratio
+          reached the upper end of the search; its tests are reported).
+
+        ``frame.attrs`` holds the null model's ratios and log-likelihood (per chromosome
+        with ``loco``).
+
+    See Also
+    --------
+    genomic_inflation, statsmodels_kinship.plotting.manhattan_plot,
+    statsmodels_kinship.plotting.qq_plot
+
+    Notes
+    -----
+    For SNP ``x`` the model is ``y = W a + x b + g + e``, ``g ~ N(0, s_k^2 K)``,
+    ``e ~ N(0, s_e^2 I)`` with ``delta = s_k^2 / s_e^2``. With ``P`` the projection of GLS
+    on ``W`` at ratio ``delta`` and ``n - c - 1`` residual degrees of freedom, the tests are
+    those of GEMMA 0.98.5 ``-lmm 4`` (Zhou and Stephens 2012):
+
+    * Wald: ``b = x'Py / x'Px``, ``se^2 = s_e^2 / x'Px`` with the REML ``s_e^2 = (y'Py -
+      (x'Py)^2 / x'Px) / (n - c - 1)``, at the SNP model's REML ratio;
+      ``(b / se)^2 ~ F(1, n - c - 1)``. This is the SNP's coefficient, standard error and
+      t test of ``KinshipMixedLM(y, [W, x], K).fit(use_t=True)``.
+    * Likelihood ratio: ``2 (llf_1 - llf_0) ~ chi2(1)`` with both log-likelihoods maximised
+      over ``delta`` by ML (REML likelihoods of models with different fixed effects are not
+      comparable).
+    * Score: ``n (x'Py)^2 / (y'Py x'Px) ~ F(1, n - c - 1)`` at the null model's ML ratio
+      (GEMMA's definition, which uses the ML ratio and the F reference).
+
+    Differences from GEMMA 0.98.5, found by running it on the same data
+    (``tests/results/gemma_scan.py``):
+
+    * GEMMA centres the kinship matrix given with ``-k`` before fitting (``CenterMatrix``
+      in ``gemma.cpp``: ``K <- P K P``, ``P = I - 11'/n``). With an intercept among the
+      covariates the REML fits, hence ``beta``, ``se``, ``p_wald`` and ``l_remle``, do not
+      depend on that (REML uses only contrasts orthogonal to the covariates), but the ML
+      fits do: GEMMA's ``p_lrt``, ``l_mle``, ``logl_H1`` and ``p_score`` (evaluated at the
+      null ML ratio) are those of the model with ``P K P``, not with ``K``, unless K is
+      already centred (a genomic relationship matrix of standardized genotypes is). Passing
+      the centred matrix to the null model reproduces them to 1e-6; with K as given, the
+      likelihood-ratio test here is that of two ML fits equal to lme4's ``logLik``
+      (``tests/results/lme4_scan.R``).
+    * GEMMA stops its Newton iteration for ``delta`` at a relative step of 1e-5 and returns
+      the previous iterate, so its ratios are within about 1e-5 of the optimum and its
+      effects, standard errors and p-values within about 1e-6 to 1e-5 (relative) of those
+      computed here at the converged ratio; at GEMMA's printed ratio they agree to its 7
+      printed digits.
+    * GEMMA searches ``delta`` in ``[1e-5, 1e5]`` (``-lmin``, ``-lmax``) and drops SNPs with
+      minor-allele frequency below 1% (``-maf``); here ``delta`` is searched over
+      ``[0, inf)`` as by ``KinshipMixedLM.fit`` and every polymorphic SNP is tested.
+
+    Missing genotypes are replaced by the SNP's mean over the model's individuals whose
+    genotype is observed (as GEMMA and FaST-LMM do); ``n_missing`` counts them. A SNP is
+    not tested, and its statistics are NaN, when it is monomorphic, never observed, or a
+    linear combination of the covariates (the rule ``KinshipMixedLM`` applies to exog
+    columns): it is never given a p-value.
+
+    Computation: each block of genotypes is rotated once by the eigenvectors of K; then
+    every SNP of the block is solved at once in the rotated space, by a safeguarded Newton
+    iteration on the derivative of the profiled likelihood from the same global grid as the
+    null fit. Results equal a separate ``KinshipMixedLM`` fit per SNP to about 1e-10. For a
+    family kinship (few distinct eigenvalues) the cost per SNP does not depend on n beyond
+    the rotation; for a dense K it is dominated by the rotation, ``n^2`` per SNP.
+
+    Dask: with a dask array the blocks are dask tasks (``block_size`` SNPs each); with a
+    ``dask.distributed`` client the null model (eigenvectors included) is scattered to every
+    worker once, not sent or recomputed per block. To run on a cluster, connect a client
+    before scanning::
+
+        from dask.distributed import Client
+        client = Client("tcp://scheduler-address:8786")
+        genotypes = dask.array.from_zarr("genotypes.zarr")   # or any dask array
+        frame = scan(null_fit, genotypes)
+
+    The workers need the data the dask array is built from (e.g. a shared file system).
+    ``use_dask=True`` sends the blocks of a .bed file through dask the same way (each task
+    reads its block, so the .bed must be readable by the workers at the same path).
+
+    References
+    ----------
+    Zhou, X. and Stephens, M. (2012). Genome-wide efficient mixed-model analysis for
+    association studies. Nature Genetics 44, 821-824.
+
+    Kang, H. M. et al. (2010). Variance component model to account for sample structure in
+    genome-wide association studies. Nature Genetics 42, 348-354 (EMMAX).
+
+    Lippert, C. et al. (2011). FaST linear mixed models for genome-wide association studies.
+    Nature Methods 8, 833-835.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import statsmodels_kinship as smk
+    >>> from statsmodels_kinship.scan import scan
+    >>> rng = np.random.default_rng(0)
+    >>> fam = np.kron(np.eye(50), np.full((4, 4), 0.25)) + np.eye(200) * 0.25
+    >>> geno = rng.binomial(2, 0.3, size=(200, 20)).astype(float)
+    >>> y = geno[:, 3] + rng.multivariate_normal(np.zeros(200), fam + np.eye(200))
+    >>> null = smk.KinshipMixedLM(y, np.ones((200, 1)), kinship=fam).fit()
+    >>> result = scan(null, geno)
+    >>> cols = ["beta", "se", "p_wald", "delta", "flag"]
+    >>> result[cols].head(5).round(3)  # doctest: +NORMALIZE_WHITESPACE
+          beta     se  p_wald  delta flag
+    snp
+    0   -0.190  0.147   0.197  0.315   ok
+    1   -0.100  0.153   0.514  0.300   ok
+    2   -0.224  0.134   0.095  0.362   ok
+    3    0.839  0.119   0.000  1.175   ok
+    4    0.074  0.152   0.625  0.316   ok
+    """
+    res = getattr(results, "_results", results)
+    model = getattr(res, "model", None)
+    if model is None or not hasattr(model, "decomposition"):
+        raise TypeError("results must be a fitted KinshipMixedLM (its fit() results), got "
+                        f"{type(results).__name__}")
+    if method not in ("exact", "fixed"):
+        raise ValueError(f"method must be 'exact' or 'fixed', got {method!r}")
+    source = _as_source(genotypes, model, labels)
+    m = source.m
+    info = {}
+    for name, given in (("chromosome", chromosome), ("position", position)):
+        if given is not None:
+            given = np.asarray(given)
+            if given.shape != (m,):
+                raise ValueError(f"{name} must give one value per SNP ({m}), got shape "
+                                 f"{given.shape}")
+            setattr(source, name, given)
+    if block_size is None:
+        block_size = max(16, (1 << 21) // max(int(model.nobs), 1))
+    block_size = int(block_size)
+    if block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size}")
+    use_dask = source.is_dask if use_dask is None else bool(use_dask)
+
+    if loco is False or loco is None:
+        null = _Null(res, method, use_t)
+        values = _run(null, source, np.arange(m), block_size, use_dask)
+        info = null.info()
+    else:
+        if source.chromosome is None:
+            raise ValueError("loco needs the chromosome of each SNP: pass chromosome= (or "
+                             "a .bed file, whose .bim has them)")
+        chrom = np.asarray(source.chromosome).astype(str)
+        if loco is True:
+            kinship_without = _loco_kinships(model, source, chrom, block_size)
+        elif isinstance(loco, dict):
+            given = {str(k): v for k, v in loco.items()}
+            absent = sorted(set(chrom) - set(given))
+            if absent:
+                raise ValueError(f"loco has no kinship for chromosomes {_show(absent)}")
+            kinship_without = given.__getitem__
+        else:
+            raise TypeError(f"loco must be True, False or a dict, got {type(loco).__name__}")
+        values = np.full((m, len(_STATS)), np.nan)
+        for c in pd.unique(chrom):
+            cols = np.flatnonzero(chrom == c)
+            null = _Null(_refit(res, kinship_without(c)), method, use_t)
+            values[cols] = _run(null, source, cols, block_size, use_dask)
+            info[c] = null.info()
+    return _frame(values, source, {"method": method, "loco": loco is not False
+                                   and loco is not None, "null": info})
+
+
+def _frame(values, source, attrs):
+    frame = pd.DataFrame(values, index=source.names, columns=_STATS)
+    for name in ("n_obs", "n_missing"):
+        frame[name] = frame[name].astype(np.int64)
+    frame["flag"] = pd.Categorical.from_codes(frame["flag"].astype(int), categories=FLAGS)
+    if source.position is not None:
+        frame.insert(0, "position", source.position)
+    if source.chromosome is not None:
+        frame.insert(0, "chromosome", source.chromosome)
+    frame.attrs.update(attrs)
+    return frame
+
+
+def genomic_inflation(pvalues):
+    r"""
+    Genomic inflation factor ``lambda_GC`` of a set of 1-df test p-values.
+
+    Parameters
+    ----------
+    pvalues : array_like
+        P-values (NaN are ignored), e.g. ``scan(...)["p_wald"]``.
+
+    Returns
+    -------
+    float
+        ``median(chi2_1^{-1}(1 - p)) / chi2_1^{-1}(1/2)``: 1 when the test statistics follow
+        their null distribution, above 1 under inflation (Devlin and Roeder 1999). NaN when
+        no p-value is finite.
+
+    References
+    ----------
+    Devlin, B. and Roeder, K. (1999). Genomic control for association studies. Biometrics
+    55, 997-1004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statsmodels_kinship.scan import genomic_inflation
+    >>> p = np.random.default_rng(1).uniform(size=100000)
+    >>> round(genomic_inflation(p), 2)
+    1.0
+    """
+    p = np.asarray(pvalues, dtype=float).ravel()
+    p = p[np.isfinite(p)]
+    if not len(p):
+        return np.nan
+    return float(np.median(stats.chi2.isf(p, 1)) / stats.chi2.ppf(0.5, 1))
