@@ -19,13 +19,12 @@ For scale: the blog's Ruby gem took over 10 hours for these 1000 replicates and 
 """
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_info
 
+from _common import blog_design, load_seed, median_time, seed_dir
 from statsmodels_kinship import KinshipMixedLM
 from statsmodels_kinship.bootstrap import parametric_bootstrap, simulate
 
@@ -33,30 +32,9 @@ NSIM = 1000
 NAIVE = 20
 
 
-def median_time(func, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), out
-
-
-def load_seed(path):
-    y = pd.read_csv(os.path.join(path, "phenotype.csv"), header=None).to_numpy()[:, 0]
-    D = pd.read_csv(os.path.join(path, "design_matrix.csv"), header=None).to_numpy(float)
-    K = pd.read_csv(os.path.join(path, "kinship_matrix.csv"), header=None).to_numpy(float)
-    n = len(y)
-    blog = np.concatenate([np.ones(n), D.ravel()]).reshape(n, D.shape[1] + 1)
-    names = ["Intercept"] + [f"SNP{j + 1}" for j in range(D.shape[1])]
-    return y, pd.DataFrame(blog, columns=names), K
-
-
 def main(argv):
-    path = argv[1] if len(argv) > 1 else os.environ.get("KINSHIP_SEED_DATA")
-    if not path:
-        raise SystemExit("give the seed-data folder as argument or set KINSHIP_SEED_DATA")
-    y, X, K = load_seed(path)
+    y, D, K = load_seed(seed_dir(argv))
+    X = blog_design(D)
     n, p = X.shape
     blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
                      for i in threadpool_info() if i["user_api"] == "blas")

@@ -28,7 +28,6 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -37,26 +36,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from statsmodels_kinship import KinshipMixedLM  # noqa: E402
-from statsmodels_kinship.kinship import (  # noqa: E402
-    genomic_relationship_matrix,
-    kinship_from_pedigree,
-)
-from statsmodels_kinship.scan import scan  # noqa: E402
-from statsmodels_kinship.simulate import replicate_pedigree, seed_pedigree  # noqa: E402
-
-
-def median_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from _common import load_seed, median_time, snp_names
+from statsmodels_kinship import KinshipMixedLM
+from statsmodels_kinship.kinship import genomic_relationship_matrix, kinship_from_pedigree
+from statsmodels_kinship.scan import scan
+from statsmodels_kinship.simulate import replicate_pedigree, seed_pedigree
 
 
 def once(func):
@@ -140,22 +124,20 @@ def compare(label, ours, theirs):
 
 def bench_seed(seed_dir, work, peers):
     print("1. seed study: n = 1200, 130 SNPs, pedigree kinship (100 blocks of 12)")
-    y = pd.read_csv(seed_dir / "phenotype.csv", header=None).to_numpy()[:, 0]
-    geno = pd.read_csv(seed_dir / "design_matrix.csv", header=None).to_numpy(float)
-    kinship = pd.read_csv(seed_dir / "kinship_matrix.csv", header=None).to_numpy(float)
+    y, geno, kinship = load_seed(seed_dir)
     n = len(y)
     null_time, null = once(lambda: KinshipMixedLM(y, np.ones((n, 1)), kinship=kinship).fit())
     line("null fit (REML, decomposition included)", null_time)
     for method in ("exact", "fixed"):
         scan(null, geno, method=method)  # warm up
-        t = median_time(lambda: scan(null, geno, method=method), 20)
+        t = median_time(lambda: scan(null, geno, method=method), 20)[0]
         line(f"ours {method} scan after the null fit", t, "(target < 0.050 s)")
-    ours = scan(null, pd.DataFrame(geno, columns=[f"SNP{j + 1}" for j in range(130)]))
+    ours = scan(null, pd.DataFrame(geno, columns=snp_names(130)))
     if not peers:
         return
     iid = np.array([f"i{i}" for i in range(n)])
     fid = np.array([f"F{i // 12}" for i in range(n)])
-    sid = [f"SNP{j + 1}" for j in range(130)]
+    sid = snp_names(130)
     prefix = work / "seed"
     write_bed(prefix, geno, fid, iid, sid, ["1"] * 130, np.arange(130) + 1, y)
     if fastlmm_available():
@@ -227,7 +209,7 @@ def bench_simulated(n_snps, use_grm, work, peers):
     results = {}
     for method, target in (("fixed", 10), ("exact", 60)):
         results[method] = scan(null, geno, method=method).set_axis(sid)
-        t = median_time(lambda: scan(null, geno, method=method), 3)
+        t = median_time(lambda: scan(null, geno, method=method), 3)[0]
         line(f"ours {method}, int8 array in memory (median of 3)", t,
              f"({t / n_snps * 1e6:.1f} us/SNP; 100k-SNP target < {target} s)")
     t, from_bed = once(lambda: scan(null, str(prefix), method="exact"))

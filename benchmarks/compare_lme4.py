@@ -10,7 +10,6 @@ criterion, s_e^2, the fixed effects and their standard errors, and whether the s
 are kept.
 """
 import json
-import os
 import pathlib
 import sys
 import warnings
@@ -18,6 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from _common import blog_design, load_seed, seed_dir, snp_names
 from statsmodels_kinship import KinshipMixedLM
 
 RESULTS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "results"
@@ -25,13 +25,10 @@ RESULTS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "results"
 
 def main(path):
     ref_all = json.loads((RESULTS / "lme4_seed.json").read_text())
-    y = pd.read_csv(os.path.join(path, "phenotype.csv"), header=None).to_numpy()[:, 0]
-    D = pd.read_csv(os.path.join(path, "design_matrix.csv"), header=None).to_numpy(float)
-    K = pd.read_csv(os.path.join(path, "kinship_matrix.csv"), header=None).to_numpy(float)
+    y, D, K = load_seed(path)
     n = len(y)
-    names = ["Intercept"] + [f"SNP{j + 1}" for j in range(D.shape[1])]
-    designs = {"blog": np.concatenate([np.ones(n), D.ravel()]).reshape(n, D.shape[1] + 1),
-               "correct": np.column_stack([np.ones(n), D])}
+    names = ["Intercept"] + snp_names(D.shape[1])
+    designs = {"blog": blog_design(D).to_numpy(), "correct": np.column_stack([np.ones(n), D])}
     print(f"{'design':8s} {'method':6s} {'kept':>9s} {'theta':>9s} {'criterion':>9s} "
           f"{'s_e^2':>9s} {'fixef':>9s} {'SE':>9s}")
     for design, X in designs.items():
@@ -55,4 +52,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.environ["KINSHIP_SEED_DATA"])
+    main(seed_dir(sys.argv))

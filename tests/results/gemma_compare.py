@@ -22,7 +22,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -36,31 +35,8 @@ from statsmodels_kinship.kinship import (  # noqa: E402
 )
 from statsmodels_kinship.scan import scan  # noqa: E402
 
-
-def centred(kinship):
-    k = np.asarray(kinship, dtype=float)
-    p = np.eye(len(k)) - 1.0 / len(k)
-    out = p @ k @ p
-    if isinstance(kinship, pd.DataFrame):
-        return pd.DataFrame(out, index=kinship.index, columns=kinship.columns)
-    return out
-
-
-def wald_at(null, genotypes, delta):
-    model = null.model
-    lam = model.decomposition.eigenvalues
-    out = []
-    for x, d in zip(np.asarray(genotypes, dtype=float).T, delta):
-        x = np.where(np.isnan(x), np.nanmean(x), x)
-        xx = np.column_stack([model._exog_rot, model.decomposition.rotate(x)])
-        w = 1 / (d * lam + 1)
-        a = xx.T @ (xx * w[:, None])
-        b = np.linalg.solve(a, xx.T @ (model._endog_rot * w))
-        r = model._endog_rot - xx @ b
-        df = len(r) - xx.shape[1]
-        se = np.sqrt((r * r * w).sum() / df * np.linalg.inv(a)[-1, -1])
-        out.append((b[-1], se, stats.f.sf((b[-1] / se) ** 2, 1, df)))
-    return np.array(out).T
+sys.path.insert(0, str(HERE.parent))
+from test_scan import centred, wald_at  # noqa: E402  (the helpers of tests/test_scan.py)
 
 
 def table(gem, ours, sign, genotypes, null):
