@@ -43,35 +43,20 @@ suppressPackageStartupMessages({
     library(jsonlite)
 })
 
-args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1) args[1] else Sys.getenv("KINSHIP_SEED_DATA")
-if (!nzchar(data_dir) || !dir.exists(data_dir))
-    stop("give the seed-data folder as first argument or in $KINSHIP_SEED_DATA")
+## this script's folder: kinship_lmm.R (shared with the other scripts) and the outputs
 script_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
 script_dir <- if (length(script_file) == 1) dirname(normalizePath(script_file)) else getwd()
-out_file <- if (length(args) >= 2) args[2] else file.path(script_dir, "lme4_lrt.json")
+source(file.path(script_dir, "kinship_lmm.R"))
+cmd <- script_arguments(script_dir, "lme4_lrt.json")
+out_file <- cmd$out_file
 small_csv <- file.path(script_dir, "lme4_lrt_small.csv")
 
-ctrl <- lmerControl(check.nobs.vs.nlev = "ignore", check.nobs.vs.nRE = "ignore",
-                    check.nobs.vs.rankZ = "ignore")
 q95 <- qchisq(0.95, 1)
 
 ## ------------------------------------------------------------ model building
 
-## lme4 pieces with Zt replaced by chol(K) %*% Zt (as in lme4_seed.R)
-kinship_lformula <- function(y, X, R_sp, REML) {
-    n <- length(y)
-    id <- factor(seq_len(n), levels = seq_len(n))
-    lf <- lFormula(y ~ 0 + X + (1 | id), data = list(y = y, X = X, id = id),
-                   REML = REML, control = ctrl)
-    Zt <- lf$reTrms$Zt
-    stopifnot(identical(rownames(Zt), as.character(seq_len(n))),
-              identical(Zt@i, 0:(n - 1L)), identical(Zt@p, 0:n))
-    lf$reTrms$Zt <- as(R_sp %*% Zt, "CsparseMatrix")
-    lf
-}
-
-## theta by optimize() and bobyqa, keeping the lower criterion (as lme4_seed.R)
+## theta by optimize() and bobyqa, keeping the lower criterion (as lme4_seed.R); the lme4
+## pieces, with Zt replaced by chol(K) %*% Zt, from kinship_lformula() in kinship_lmm.R
 fit_kinship <- function(y, X, R_sp, REML) {
     lf <- kinship_lformula(y, X, R_sp, REML)
     devfun <- do.call(mkLmerDevfun, lf)
@@ -80,9 +65,7 @@ fit_kinship <- function(y, X, R_sp, REML) {
     stopifnot(o_opt$minimum < 19)
     theta <- if (o_opt$objective <= o_bob$fval) o_opt$minimum else unname(o_bob$par)
     crit0 <- devfun(0)
-    opt <- structure(list(par = theta, fval = devfun(theta), conv = 0L, message = "kinship"),
-                     optimizer = "optimize", control = list(), warnings = list(),
-                     derivs = NULL)
+    opt <- kinship_opt(devfun, theta, "kinship")     # fval = devfun(theta)
     fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
     list(fit = fit, devfun = devfun, theta = theta, criterion = opt$fval, crit0 = crit0,
          REML = REML)
@@ -145,7 +128,7 @@ profile_intervals <- function(f, m) {
 }
 
 analyse <- function(y, X_restricted, X_full, K) {
-    R_sp <- as(as(Matrix(chol(K), sparse = TRUE), "generalMatrix"), "CsparseMatrix")
+    R_sp <- chol_sparse(K)                            # chol(K) as a dgCMatrix
     m <- mean(diag(K))
     fits <- list()
     for (method in c("REML", "ML")) {
@@ -170,29 +153,18 @@ analyse <- function(y, X_restricted, X_full, K) {
 
 ## ----------------------------------------------------------------- seed data
 
-data_dir <- normalizePath(data_dir)
-n <- 1200L
-n_snp <- 130L
-y <- scan(file.path(data_dir, "phenotype.csv"), quiet = TRUE)
-D <- matrix(scan(file.path(data_dir, "design_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n_snp, byrow = TRUE)
-K <- matrix(scan(file.path(data_dir, "kinship_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n, byrow = TRUE)
-colnames(D) <- paste0("SNP", seq_len(n_snp))
-X_r <- cbind(Intercept = 1, D[, c("SNP1", "SNP3", "SNP5", "SNP11")])
-X_f <- cbind(X_r, D[, c("SNP15", "SNP64")])
+seed <- read_seed_data(cmd$data_dir)    # kinship_lmm.R: y, D (columns SNP1..SNP130), K
+X_r <- cbind(Intercept = 1, seed$D[, c("SNP1", "SNP3", "SNP5", "SNP11")])
+X_f <- cbind(X_r, seed$D[, c("SNP15", "SNP64")])
 
 t_start <- proc.time()[["elapsed"]]
-results <- list(seed = analyse(y, X_r, X_f, K))
+results <- list(seed = analyse(seed$y, X_r, X_f, seed$K))
 
 ## ---------------------------------------------------------------- small data
 
 set.seed(20240603)
 n_fam <- 40L
-B <- matrix(c(0.50, 0.00, 0.25, 0.25,
-              0.00, 0.50, 0.25, 0.25,
-              0.25, 0.25, 0.50, 0.25,
-              0.25, 0.25, 0.25, 0.50), 4, 4)
+B <- family_kinship()                   # kinship_lmm.R: two parents, two children
 K_small <- kronecker(diag(n_fam), B)
 ns <- nrow(K_small)
 family <- rep(seq_len(n_fam), each = 4)
@@ -226,40 +198,14 @@ for (d in c("seed", "small")) {
 
 ## ------------------------------------------------------------------- output
 
-## numbers with the fewest digits (15 to 17) that read back to the same double
-to_json_num <- function(x) {
-    vapply(x, function(v) {
-        if (is.na(v)) return("null")
-        for (d in 15:17) {
-            s <- sprintf("%.*g", d, v)
-            if (as.numeric(s) == v) break
-        }
-        s
-    }, "")
-}
-exact_numbers <- function(x) {
-    if (is.list(x)) {
-        a <- attributes(x)
-        x <- lapply(x, exact_numbers)
-        attributes(x) <- a
-        x
-    } else if (is.double(x)) {
-        s <- to_json_num(x)
-        json <- if (length(x) == 1 && !inherits(x, "AsIs") && is.null(dim(x))) s
-                else if (is.null(dim(x))) paste0("[", paste(s, collapse = ","), "]")
-                else paste0("[", paste(apply(matrix(s, nrow(x)), 1, function(r)
-                    paste0("[", paste(r, collapse = ","), "]")), collapse = ","), "]")
-        structure(json, class = "json")
-    } else x
-}
-
+## write_exact_json() (kinship_lmm.R): every double with the fewest digits (15 to 17)
+## that read back to it.
 results$meta <- list(
     R_version = R.version.string,
     lme4_version = as.character(packageVersion("lme4")),
     lmerTest_version = as.character(packageVersion("lmerTest")),
     command = "Rscript tests/results/lme4_lrt.R /path/to/seed-data"
 )
-writeLines(toJSON(exact_numbers(results), auto_unbox = TRUE, json_verbatim = TRUE,
-                  pretty = TRUE), out_file)
+write_exact_json(results, out_file)
 cat(sprintf("wrote %s and %s (%.1f s)\n", out_file, small_csv,
             proc.time()[["elapsed"]] - t_start))

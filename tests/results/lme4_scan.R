@@ -19,44 +19,34 @@ suppressPackageStartupMessages({
     library(jsonlite)
 })
 
-args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1) args[1] else Sys.getenv("KINSHIP_SEED_DATA")
-if (!nzchar(data_dir) || !dir.exists(data_dir))
-    stop("give the seed-data folder as first argument or in $KINSHIP_SEED_DATA")
+## this script's folder: kinship_lmm.R (shared with the other scripts) and the output
 script_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
 script_dir <- if (length(script_file) == 1) dirname(normalizePath(script_file)) else getwd()
-out_file <- if (length(args) >= 2) args[2] else file.path(script_dir, "lme4_scan.json")
+source(file.path(script_dir, "kinship_lmm.R"))
+cmd <- script_arguments(script_dir, "lme4_scan.json")
+out_file <- cmd$out_file
 
-n <- 1200L
-n_snp <- 130L
-y <- scan(file.path(data_dir, "phenotype.csv"), quiet = TRUE)
-D <- matrix(scan(file.path(data_dir, "design_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n_snp, byrow = TRUE)
-K <- matrix(scan(file.path(data_dir, "kinship_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n, byrow = TRUE)
-R_sp <- as(as(Matrix(chol(K), sparse = TRUE), "generalMatrix"), "CsparseMatrix")
+seed <- read_seed_data(cmd$data_dir)    # kinship_lmm.R: y, D (1200 x 130 genotypes), K
+y <- seed$y
+D <- seed$D
+n <- length(y)
+R_sp <- chol_sparse(seed$K)             # kinship_lmm.R: chol(K) as a dgCMatrix
 
 ## SNPs: the four causal ones of the simulation (1, 3, 5, 11), a null SNP, and the SNP with
 ## the largest LRT
 snps <- c(1L, 3L, 5L, 11L, 20L, 41L)
 
-ctrl <- lmerControl(check.nobs.vs.nlev = "ignore", check.nobs.vs.nRE = "ignore",
-                    check.nobs.vs.rankZ = "ignore")
-
+## the lme4 pieces from kinship_lformula() (kinship_lmm.R: Zt replaced by chol(K) %*% Zt);
+## theta by optimize() and bobyqa, keeping the lower criterion (as lme4_seed.R)
 fit_kinship <- function(X, REML) {
-    id <- factor(seq_len(n), levels = seq_len(n))
-    lf <- lFormula(y ~ 0 + X + (1 | id), data = list(y = y, X = X, id = id), REML = REML,
-                   control = ctrl)
-    lf$reTrms$Zt <- as(R_sp %*% lf$reTrms$Zt, "CsparseMatrix")
+    lf <- kinship_lformula(y, X, R_sp, REML)
     devfun <- do.call(mkLmerDevfun, lf)
     o_opt <- optimize(devfun, c(0, 20), tol = 1e-12)      # theta is 1-D
     o_bob <- optimizeLmer(devfun, optimizer = "bobyqa", start = lf$reTrms$theta)
     use_opt <- o_opt$objective <= o_bob$fval
     theta <- if (use_opt) o_opt$minimum else unname(o_bob$par)
-    opt <- structure(list(par = theta, fval = devfun(theta), conv = 0L,
-                          message = if (use_opt) "optimize" else "bobyqa"),
-                     optimizer = "optimize", control = list(), warnings = list(),
-                     derivs = NULL)
+    opt <- kinship_opt(devfun, theta,                     # fval = devfun(theta)
+                       if (use_opt) "optimize" else "bobyqa")
     fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
     b <- fixef(fit)
     list(theta = unname(getME(fit, "theta")),                   # getME(fit, "theta")
@@ -83,29 +73,11 @@ for (j in snps) {
                 j, ml$theta, ml$logLik, reml$fixef[2], reml$se[2], lrt))
 }
 
-## numbers with the fewest digits (15 to 17) that read back to the same double
-exact_numbers <- function(x) {
-    if (is.list(x)) {
-        a <- attributes(x)
-        x <- lapply(x, exact_numbers)
-        attributes(x) <- a
-        x
-    } else if (is.double(x)) {
-        s <- vapply(x, function(v) {
-            for (d in 15:17) {
-                s <- sprintf("%.*g", d, v)
-                if (as.numeric(s) == v) break
-            }
-            s
-        }, "")
-        structure(if (length(x) == 1) s else paste0("[", paste(s, collapse = ","), "]"),
-                  class = "json")
-    } else x
-}
+## write_exact_json() (kinship_lmm.R): every double with the fewest digits (15 to 17)
+## that read back to it.
 results$meta <- list(R_version = R.version.string,
                      lme4_version = as.character(packageVersion("lme4")),
                      snps = snps,
                      command = "Rscript tests/results/lme4_scan.R /path/to/seed-data")
-writeLines(toJSON(exact_numbers(results), auto_unbox = TRUE, json_verbatim = TRUE,
-                  pretty = TRUE), out_file)
+write_exact_json(results, out_file)
 cat(sprintf("wrote %s (%.1f s of fitting)\n", out_file, proc.time()[["elapsed"]] - t_start))

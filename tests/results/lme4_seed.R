@@ -32,27 +32,21 @@ suppressPackageStartupMessages({
 
 ## ---------------------------------------------------------------- arguments
 
-args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1) args[1] else Sys.getenv("KINSHIP_SEED_DATA")
-if (!nzchar(data_dir) || !dir.exists(data_dir))
-    stop("give the seed-data folder as first argument or in $KINSHIP_SEED_DATA")
-data_dir <- normalizePath(data_dir)
-
+## this script's folder: kinship_lmm.R (shared with the other scripts) and the output
 script_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
 script_dir <- if (length(script_file) == 1) dirname(normalizePath(script_file)) else getwd()
-out_file <- if (length(args) >= 2) args[2] else file.path(script_dir, "lme4_seed.json")
+source(file.path(script_dir, "kinship_lmm.R"))
+cmd <- script_arguments(script_dir, "lme4_seed.json")
+out_file <- cmd$out_file
 
 ## --------------------------------------------------------------------- data
 
-n <- 1200L
-n_snp <- 130L
-
-y <- scan(file.path(data_dir, "phenotype.csv"), quiet = TRUE)
-D <- matrix(scan(file.path(data_dir, "design_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n_snp, byrow = TRUE)
-K <- matrix(scan(file.path(data_dir, "kinship_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n, byrow = TRUE)
-stopifnot(length(y) == n, all(D %in% 0:2), isSymmetric(K), all(diag(K) == 0.5))
+seed <- read_seed_data(cmd$data_dir)          # kinship_lmm.R: y, D (1200 x 130), K
+y <- seed$y
+D <- seed$D
+K <- seed$K
+n <- length(y)                                # 1200
+n_snp <- ncol(D)                              # 130
 
 col_names <- c("Intercept", paste0("SNP", seq_len(n_snp)))
 
@@ -78,40 +72,17 @@ X_correct <- cbind(1, D)
 dimnames(X_correct) <- list(NULL, col_names)
 
 ## K = R^T R with R upper triangular; sparse (K is block diagonal by family)
-R <- chol(K)
-stopifnot(max(abs(crossprod(R) - K)) < 1e-12)
-R_sp <- as(as(Matrix(R, sparse = TRUE), "generalMatrix"), "CsparseMatrix")
+R_sp <- chol_sparse(K)                        # kinship_lmm.R: chol(K) as a dgCMatrix
+stopifnot(max(abs(crossprod(as.matrix(R_sp)) - K)) < 1e-12)
 
 ## --------------------------------------------------------------- the fits
 
-## lFormula checks that would stop a model with one level per observation
-ctrl <- lmerControl(check.nobs.vs.nlev = "ignore",
-                    check.nobs.vs.nRE = "ignore",
-                    check.nobs.vs.rankZ = "ignore")
+## The model pieces come from kinship_lformula(y, X, R_sp, REML) in kinship_lmm.R:
+## lFormula(y ~ 0 + X + (1 | id)) with Zt replaced by R %*% Zt (lme4qtl style).
 
-## Build the lme4 model pieces with Zt replaced by R %*% Zt (lme4qtl style).
-kinship_lformula <- function(y, X, REML) {
-    id <- factor(seq_len(n), levels = seq_len(n))   # level i <-> row i of K
-    lf <- lFormula(y ~ 0 + X + (1 | id), data = list(y = y, X = X, id = id),
-                   REML = REML, control = ctrl)
-    Zt <- lf$reTrms$Zt
-    ## Zt must be the identity with rows in individual order, so that
-    ## R %*% Zt puts row i of R on individual i
-    stopifnot(identical(rownames(Zt), as.character(seq_len(n))),
-              identical(Zt@i, 0:(n - 1L)), identical(Zt@p, 0:n), all(Zt@x == 1))
-    lf$reTrms$Zt <- as(R_sp %*% Zt, "CsparseMatrix")
-    stopifnot(is(lf$reTrms$Zt, "dgCMatrix"))
-    lf
-}
-
-## Optimum list in the form lme4's optwrap() returns it, for mkMerMod().
-## REMLcrit()/deviance() of the merMod return opt$fval, so it must be
-## devfun(par) evaluated last (this also leaves devfun's state at par).
+## Optimum for mkMerMod() (kinship_opt() in kinship_lmm.R: fval = devfun(theta)).
 make_opt <- function(devfun, theta, optimizer) {
-    structure(list(par = theta, fval = devfun(theta), conv = 0L,
-                   message = paste("theta from", optimizer)),
-              optimizer = optimizer, control = list(), warnings = list(),
-              derivs = NULL)
+    kinship_opt(devfun, theta, paste("theta from", optimizer), optimizer)
 }
 
 ## Everything recorded for one fit (the extractor is named on each line).
@@ -142,7 +113,7 @@ summarise_fit <- function(fit, lf) {
 }
 
 fit_kinship <- function(y, X, REML) {
-    lf <- kinship_lformula(y, X, REML)
+    lf <- kinship_lformula(y, X, R_sp, REML)
     devfun <- do.call(mkLmerDevfun, lf)
 
     ## lme4's own optimizer (bobyqa), plus lmer()'s default (nloptwrap), both
@@ -177,7 +148,7 @@ fit_kinship <- function(y, X, REML) {
 
 ## Blog design, REML, at the published theta (no optimization).
 fit_published <- function(y, X, theta) {
-    lf <- kinship_lformula(y, X, REML = TRUE)
+    lf <- kinship_lformula(y, X, R_sp, REML = TRUE)
     devfun <- do.call(mkLmerDevfun, lf)
     opt <- make_opt(devfun, theta, "fixed (published theta)")
     fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
@@ -233,34 +204,8 @@ cat("published: SNPs with p < 0.05 match the blog's 25:", pub_check$significant_
 
 ## ------------------------------------------------------------------- output
 
-## Numbers are written with the fewest significant digits (15 to 17) that read
-## back to the same double (jsonlite's digits = NA stops at 15).  Checked once
-## against Python's json module: identical doubles to writing every number
-## with %.17g.
-to_json_num <- function(x) {
-    vapply(x, function(v) {
-        if (is.na(v)) return("null")
-        for (d in 15:17) {
-            s <- sprintf("%.*g", d, v)
-            if (as.numeric(s) == v) break
-        }
-        s
-    }, "")
-}
-exact_numbers <- function(x) {
-    if (is.list(x)) {
-        a <- attributes(x)
-        x <- lapply(x, exact_numbers)
-        attributes(x) <- a
-        x
-    } else if (is.double(x)) {
-        s <- to_json_num(x)
-        json <- if (length(x) == 1 && !inherits(x, "AsIs")) s
-                else paste0("[", paste(s, collapse = ","), "]")
-        structure(json, class = "json")
-    } else x
-}
-
+## write_exact_json() (kinship_lmm.R): every double with the fewest digits (15 to 17)
+## that read back to it.
 results$meta <- list(
     R_version = R.version.string,
     lme4_version = as.character(packageVersion("lme4")),
@@ -268,8 +213,6 @@ results$meta <- list(
     command = "Rscript tests/results/lme4_seed.R /path/to/seed-data"
 )
 
-writeLines(toJSON(exact_numbers(results), auto_unbox = TRUE, json_verbatim = TRUE,
-                  pretty = TRUE),
-           out_file)
+write_exact_json(results, out_file)
 cat(sprintf("wrote %s (%.1f s of fitting)\n", out_file,
             proc.time()[["elapsed"]] - t_start))

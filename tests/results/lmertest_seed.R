@@ -31,31 +31,23 @@ suppressPackageStartupMessages({
     library(jsonlite)
 })
 
-args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1) args[1] else Sys.getenv("KINSHIP_SEED_DATA")
-if (!nzchar(data_dir) || !dir.exists(data_dir))
-    stop("give the seed-data folder as first argument or in $KINSHIP_SEED_DATA")
+## this script's folder: kinship_lmm.R (shared with the other scripts), the small data
+## set and the output
 script_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
 script_dir <- if (length(script_file) == 1) dirname(normalizePath(script_file)) else getwd()
-out_file <- if (length(args) >= 2) args[2] else file.path(script_dir, "lmertest_seed.json")
+source(file.path(script_dir, "kinship_lmm.R"))
+cmd <- script_arguments(script_dir, "lmertest_seed.json")
+out_file <- cmd$out_file
 
-ctrl <- lmerControl(check.nobs.vs.nlev = "ignore", check.nobs.vs.nRE = "ignore",
-                    check.nobs.vs.rankZ = "ignore")
-
+## The lme4 fit (kinship_lmm.R: Zt replaced by chol(K) %*% Zt), theta by optimize() alone,
+## handed to lmerTest.
 fit_lmertest <- function(y, X, K, REML) {
-    n <- length(y)
-    R_sp <- as(as(Matrix(chol(K), sparse = TRUE), "generalMatrix"), "CsparseMatrix")
-    id <- factor(seq_len(n), levels = seq_len(n))
-    lf <- lFormula(y ~ 0 + X + (1 | id), data = list(y = y, X = X, id = id),
-                   REML = REML, control = ctrl)
-    lf$reTrms$Zt <- as(R_sp %*% lf$reTrms$Zt, "CsparseMatrix")
+    R_sp <- chol_sparse(K)                            # chol(K) as a dgCMatrix
+    lf <- kinship_lformula(y, X, R_sp, REML)
     devfun <- do.call(mkLmerDevfun, lf)
     o <- optimize(devfun, c(0, 20), tol = 1e-12)
     stopifnot(o$minimum < 19)
-    opt <- structure(list(par = o$minimum, fval = devfun(o$minimum), conv = 0L,
-                          message = "optimize"),
-                     optimizer = "optimize", control = list(), warnings = list(),
-                     derivs = NULL)
+    opt <- kinship_opt(devfun, o$minimum, "optimize")   # fval = devfun(theta)
     fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
     m <- lmerTest:::as_lmerModLT(fit, devfun)
     stopifnot(inherits(m, "lmerModLmerTest"))
@@ -82,33 +74,22 @@ record <- function(m, L, contrast_name) {
 
 ## ----------------------------------------------------------------- seed data
 
-data_dir <- normalizePath(data_dir)
-n <- 1200L
-n_snp <- 130L
-y <- scan(file.path(data_dir, "phenotype.csv"), quiet = TRUE)
-D <- matrix(scan(file.path(data_dir, "design_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n_snp, byrow = TRUE)
-K <- matrix(scan(file.path(data_dir, "kinship_matrix.csv"), sep = ",", quiet = TRUE),
-            nrow = n, ncol = n, byrow = TRUE)
-colnames(D) <- paste0("SNP", seq_len(n_snp))
-X <- cbind(Intercept = 1, D[, c("SNP1", "SNP3", "SNP5", "SNP11", "SNP15", "SNP64")])
+seed <- read_seed_data(cmd$data_dir)    # kinship_lmm.R: y, D (columns SNP1..SNP130), K
+X <- cbind(Intercept = 1, seed$D[, c("SNP1", "SNP3", "SNP5", "SNP11", "SNP15", "SNP64")])
 L <- setNames(rep(0, ncol(X)), colnames(X))
 L[c("SNP3", "SNP5")] <- c(1, -1)
 
 t_start <- proc.time()[["elapsed"]]
 results <- list(seed = list(columns = I(colnames(X))))
 for (method in c("REML", "ML")) {
-    m <- fit_lmertest(y, X, K, method == "REML")
+    m <- fit_lmertest(seed$y, X, seed$K, method == "REML")
     results$seed[[method]] <- record(m, L, "SNP3 - SNP5")
 }
 
 ## ---------------------------------------------------------------- small data
 
 small <- read.csv(file.path(script_dir, "lme4_lrt_small.csv"))
-B <- matrix(c(0.50, 0.00, 0.25, 0.25,
-              0.00, 0.50, 0.25, 0.25,
-              0.25, 0.25, 0.50, 0.25,
-              0.25, 0.25, 0.25, 0.50), 4, 4)
+B <- family_kinship()                   # kinship_lmm.R: two parents, two children
 K_small <- kronecker(diag(nrow(small) / 4), B)
 X <- cbind(Intercept = 1, x1 = small$x1, snp = small$snp, famx = small$famx)
 L <- c(0, 0, 1, -1)
@@ -126,32 +107,8 @@ for (d in c("seed", "small")) for (method in c("REML", "ML")) {
 
 ## ------------------------------------------------------------------- output
 
-to_json_num <- function(x) {
-    vapply(x, function(v) {
-        if (is.na(v)) return("null")
-        for (d in 15:17) {
-            s <- sprintf("%.*g", d, v)
-            if (as.numeric(s) == v) break
-        }
-        s
-    }, "")
-}
-exact_numbers <- function(x) {
-    if (is.list(x)) {
-        a <- attributes(x)
-        x <- lapply(x, exact_numbers)
-        attributes(x) <- a
-        x
-    } else if (is.double(x)) {
-        s <- to_json_num(x)
-        json <- if (length(x) == 1 && !inherits(x, "AsIs") && is.null(dim(x))) s
-                else if (is.null(dim(x))) paste0("[", paste(s, collapse = ","), "]")
-                else paste0("[", paste(apply(matrix(s, nrow(x)), 1, function(r)
-                    paste0("[", paste(r, collapse = ","), "]")), collapse = ","), "]")
-        structure(json, class = "json")
-    } else x
-}
-
+## write_exact_json() (kinship_lmm.R): every double with the fewest digits (15 to 17)
+## that read back to it.
 results$meta <- list(
     R_version = R.version.string,
     lme4_version = as.character(packageVersion("lme4")),
@@ -159,6 +116,5 @@ results$meta <- list(
     numDeriv_version = as.character(packageVersion("numDeriv")),
     command = "Rscript tests/results/lmertest_seed.R /path/to/seed-data"
 )
-writeLines(toJSON(exact_numbers(results), auto_unbox = TRUE, json_verbatim = TRUE,
-                  pretty = TRUE), out_file)
+write_exact_json(results, out_file)
 cat(sprintf("wrote %s (%.1f s)\n", out_file, proc.time()[["elapsed"]] - t_start))
