@@ -960,7 +960,7 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     Computation: each block of genotypes is rotated once by the eigenvectors of K; then
     every SNP of the block is solved at once in the rotated space, by a safeguarded Newton
     iteration on the derivative of the profiled likelihood from the same global grid as the
-    null fit. Results equal a separate ``KinshipMixedLM`` fit per SNP to about 1e-10. For a
+    null fit. Results equal a separate ``KinshipMixedLM`` fit per SNP to 1e-8 or better. For a
     family kinship (few distinct eigenvalues) the cost per SNP does not depend on n beyond
     the rotation; for a dense K it is dominated by the rotation, ``n^2`` per SNP.
 
