@@ -375,6 +375,26 @@ def kinship_from_pedigree(ped, *, family="family", individual="individual", fath
     return pd.DataFrame(out, index=index, columns=index)
 
 
+def _grm_sums(x):
+    """The parts of the standardized GRM of genotypes ``x`` (individuals x SNPs, NaN where
+    missing): the numerator ``Z Z'``, the number of SNPs observed in both individuals of each
+    pair (a number when no genotype is missing) and the mask of the SNPs used (polymorphic
+    and observed at least once). Sums over blocks of SNPs add up to those of all SNPs."""
+    obs = ~np.isnan(x)
+    n_obs = obs.sum(axis=0)
+    total = np.where(obs, x, 0.0).sum(axis=0)
+    p = np.divide(total, 2 * n_obs, out=np.full(x.shape[1], np.nan), where=n_obs > 0)
+    keep = (n_obs > 0) & (p > 0) & (p < 1)
+    p, obs = p[keep], obs[:, keep]
+    z = (x[:, keep] - 2 * p) / np.sqrt(2 * p * (1 - p))
+    if obs.all():
+        shared = float(keep.sum())
+    else:
+        z[~obs] = 0.0
+        shared = obs.astype(float) @ obs.T.astype(float)
+    return z @ z.T, shared, keep
+
+
 def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
     r"""Standardized genomic relationship matrix (GRM) from SNP allele counts.
 
@@ -470,10 +490,7 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
         raise ValueError(f"genotypes must be allele counts in [0, 2] or NaN: {int(bad.sum())} "
                          f"entries are not, the first {x[r, c]:g} at individual {row!r}, "
                          f"SNP {snp_names[c]!r}")
-    n_obs = obs.sum(axis=0)
-    total = np.where(obs, x, 0.0).sum(axis=0)
-    p = np.divide(total, 2 * n_obs, out=np.full(x.shape[1], np.nan), where=n_obs > 0)
-    keep = (n_obs > 0) & (p > 0) & (p < 1)
+    grm, shared, keep = _grm_sums(x)
     if not keep.all():
         skipped = [snp_names[j] for j in np.flatnonzero(~keep)]
         warnings.warn(f"{len(skipped)} of {x.shape[1]} SNPs skipped as monomorphic or never "
@@ -481,13 +498,8 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
     if not keep.any():
         raise ValueError(f"no polymorphic SNP among the {x.shape[1]} given: the GRM is "
                          "undefined")
-    p, obs = p[keep], obs[:, keep]
-    z = (x[:, keep] - 2 * p) / np.sqrt(2 * p * (1 - p))
-    z[~obs] = 0.0
-    grm = z @ z.T
     if missing == "pairwise":
-        shared = obs.astype(float) @ obs.T.astype(float)
-        if (shared == 0).any():
+        if np.any(shared == 0):
             r, c = np.argwhere(shared == 0)[0]
             rows = genotypes.index if labelled else range(x.shape[0])
             raise ValueError(f"{int((shared == 0).sum())} pairs of individuals have no SNP "

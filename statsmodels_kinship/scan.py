@@ -745,25 +745,13 @@ def _run(null, source, cols, block_size, use_dask):
 def _grm_sums(source, cols, block_size):
     """Numerator ``Z Z'``, counts of SNPs observed in both individuals of each pair, and the
     number of SNPs of the standardized GRM (:func:`genomic_relationship_matrix`) of the SNPs
-    ``cols``. The counts are a number when no genotype is missing."""
+    ``cols``, read block by block. The counts are a number when no genotype is missing."""
+    from .kinship import _grm_sums as block_sums
+
     num, pairs, m_used = 0.0, 0.0, 0
     for b in _blocks(cols, block_size):
-        g = source.read(b)
-        obs = ~np.isnan(g)
-        n_obs = obs.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = np.where(obs, g, 0.0).sum(axis=0) / (2 * n_obs)
-        keep = (n_obs > 0) & (p > 0) & (p < 1)
-        z = (g[:, keep] - 2 * p[keep]) / np.sqrt(2 * p[keep] * (1 - p[keep]))
-        o = obs[:, keep]
-        if o.all():
-            pairs = pairs + float(keep.sum())
-        else:
-            z[~o] = 0.0
-            o = o.astype(float)
-            pairs = pairs + o @ o.T
-        num = num + z @ z.T
-        m_used += int(keep.sum())
+        num_b, pairs_b, keep = block_sums(source.read(b))
+        num, pairs, m_used = num + num_b, pairs + pairs_b, m_used + int(keep.sum())
     return num, pairs, m_used
 
 
