@@ -26,8 +26,6 @@ from statsmodels_kinship.simulate import (  # noqa: E402
 )
 
 SEED = 20160646
-FILES = ("pedigree.csv", "genotypes.csv", "phenotype.csv", "snp_map.csv")
-FLOAT_FORMAT = "%.6f"
 
 
 def main(outdir=None):
@@ -41,25 +39,11 @@ def main(outdir=None):
     Returns
     -------
     list of pathlib.Path
-        The files written, in the order of ``FILES``.
+        The files written, in the order of ``statsmodels_kinship.simulate.STUDY_FILES``.
     """
     outdir = pathlib.Path(outdir) if outdir is not None else pathlib.Path(__file__).parent
-    outdir.mkdir(parents=True, exist_ok=True)
     study = simulate_family_study(**seed_study_parameters(), seed=SEED)
-    phenotype = study.pedigree[["family", "individual"]].assign(
-        trait=study.phenotype.to_numpy())
-    tables = {
-        "pedigree.csv": study.pedigree,
-        "genotypes.csv": study.genotypes.reset_index(),
-        "phenotype.csv": phenotype,
-        "snp_map.csv": study.snp_map,
-    }
-    paths = []
-    for name in FILES:
-        path = outdir / name
-        tables[name].to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        paths.append(path)
-    return paths
+    return study.to_csv(outdir)
 
 
 if __name__ == "__main__":

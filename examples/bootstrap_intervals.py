@@ -14,13 +14,9 @@ with ``python data/make_data.py``). It
 
 Usage::
 
-    python examples/bootstrap_intervals.py [--nsim N] [--out DIR] [--seed-data DIR]
-
-``--seed-data`` (or ``$KINSHIP_SEED_DATA``) is used only when ``data/`` is missing: the seed
-study's ``[1, genotypes]`` design and kinship then stand in for it.
+    python examples/bootstrap_intervals.py [--nsim N] [--out DIR]
 """
 import argparse
-import os
 import pathlib
 import time
 import warnings
@@ -29,32 +25,13 @@ import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import CollinearityWarning
 
-from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree
+from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree, read_study_csv
 from statsmodels_kinship.bootstrap import parametric_bootstrap
 from statsmodels_kinship.inference import profile_conf_int
 
 HERE = pathlib.Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
 METHODS = ["studentized", "percentile", "basic", "normal"]
-
-
-def load_project_data(data_dir=DATA):
-    """Trait and genotypes indexed by individual, and the kinship from the pedigree."""
-    pedigree = pd.read_csv(data_dir / "pedigree.csv", dtype=str)
-    genotypes = pd.read_csv(data_dir / "genotypes.csv", index_col="individual")
-    phenotype = pd.read_csv(data_dir / "phenotype.csv", dtype={"family": str, "individual": str})
-    df = phenotype.set_index("individual").join(genotypes)
-    return df, kinship_from_pedigree(pedigree), "data/ (simulated family study)"
-
-
-def load_seed_data(seed_dir):
-    seed_dir = pathlib.Path(seed_dir)
-    y = pd.read_csv(seed_dir / "phenotype.csv", header=None)[0].to_numpy()
-    D = pd.read_csv(seed_dir / "design_matrix.csv", header=None).to_numpy(float)
-    K = pd.read_csv(seed_dir / "kinship_matrix.csv", header=None).to_numpy(float)
-    df = pd.DataFrame(D, columns=[f"SNP{j + 1}" for j in range(D.shape[1])])
-    df.insert(0, "trait", y)
-    return df, K, f"seed data ({seed_dir})"
 
 
 def interval_figure(cis, estimates, path):
@@ -85,26 +62,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nsim", type=int, default=1000)
     parser.add_argument("--out", default=str(HERE / "output"))
-    parser.add_argument("--seed-data", default=os.environ.get("KINSHIP_SEED_DATA"))
     parser.add_argument("--seed", type=int, default=20160627)
     args = parser.parse_args(argv)
     out_dir = pathlib.Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    if (DATA / "phenotype.csv").is_file():
-        df, kinship, source = load_project_data()
-    elif args.seed_data:
-        df, kinship, source = load_seed_data(args.seed_data)
-        print("data/ is missing: using the seed data instead")
-    else:
-        raise SystemExit("data/ is missing and no seed data given (--seed-data or "
-                         "$KINSHIP_SEED_DATA)")
+    pedigree, genotypes, phenotype, _ = read_study_csv(DATA)
+    df = phenotype.join(genotypes)
+    kinship = kinship_from_pedigree(pedigree)
     snps = [c for c in df.columns if c.startswith("SNP")]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CollinearityWarning)
         res = KinshipMixedLM.from_formula("trait ~ " + " + ".join(snps), data=df,
                                           kinship=kinship).fit()
-    print(f"{source}: {int(res.nobs)} individuals, {len(snps)} SNPs; rank of the design "
+    print(f"data/ (simulated family study): {int(res.nobs)} individuals, {len(snps)} SNPs; rank of the design "
           f"{res.model.rank} of {len(res.params)} ({int(res.aliased.sum())} SNPs aliased)")
     for w in caught:
         print(f"  warning: {str(w.message)[:110]}...")

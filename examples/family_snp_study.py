@@ -31,19 +31,10 @@ import statsmodels.api as sm
 from statsmodels.iolib.summary2 import summary_col
 from statsmodels.tools.sm_exceptions import CollinearityWarning
 
-from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree
+from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree, read_study_csv
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
 CAUSAL = ["SNP1", "SNP3", "SNP5", "SNP11"]
-
-
-def load_study(data_dir=DATA):
-    """Pedigree, and one DataFrame indexed by individual with family, trait and genotypes."""
-    pedigree = pd.read_csv(data_dir / "pedigree.csv", dtype=str)
-    genotypes = pd.read_csv(data_dir / "genotypes.csv", index_col="individual")
-    phenotype = pd.read_csv(data_dir / "phenotype.csv", dtype={"family": str, "individual": str})
-    df = phenotype.set_index("individual").join(genotypes)
-    return pedigree, df
 
 
 def coefficient_figure(fits, names, path):
@@ -73,7 +64,8 @@ def main(out_dir):
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    pedigree, df = load_study()
+    pedigree, genotypes, phenotype, _ = read_study_csv(DATA)
+    df = phenotype.join(genotypes)  # indexed by individual: family, trait, SNP1, ...
     kinship = kinship_from_pedigree(pedigree)
     print(f"{len(df)} individuals in {df['family'].nunique()} families, "
           f"{df.filter(like='SNP').shape[1]} SNPs; kinship from the pedigree: "

@@ -21,24 +21,17 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 
-from statsmodels_kinship import KinshipMixedLM, genomic_inflation, kinship_from_pedigree
+from statsmodels_kinship import (
+    KinshipMixedLM,
+    genomic_inflation,
+    kinship_from_pedigree,
+    read_study_csv,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 CAUSAL = ["SNP1", "SNP3", "SNP5", "SNP11"]
-
-
-def load_project_study(data_dir=DATA):
-    """Null-model data (trait, sex; indexed by individual), kinship, genotypes, SNP map."""
-    pedigree = pd.read_csv(data_dir / "pedigree.csv", dtype=str)
-    genotypes = pd.read_csv(data_dir / "genotypes.csv", index_col="individual")
-    phenotype = pd.read_csv(data_dir / "phenotype.csv", dtype={"individual": str})
-    snps = pd.read_csv(data_dir / "snp_map.csv")
-    frame = phenotype.set_index("individual")[["trait"]].join(
-        pedigree.set_index("individual")["sex"].astype(float))
-    return frame, kinship_from_pedigree(pedigree), genotypes, snps
 
 
 def figures(result, out_dir):
@@ -71,7 +64,9 @@ def figures(result, out_dir):
 def main(out_dir):
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame, kinship, genotypes, snps = load_project_study()
+    pedigree, genotypes, phenotype, snps = read_study_csv(DATA)
+    frame = phenotype[["trait"]].join(pedigree.set_index("individual")["sex"].astype(float))
+    kinship = kinship_from_pedigree(pedigree)
     print(f"data: {DATA} (the project's simulated family study)")
     print(f"{len(frame)} individuals, {genotypes.shape[1]} SNPs")
 

@@ -16,6 +16,7 @@ from .api import (  # noqa: F401
     read_phenotype,
     read_plink_bed,
     read_plink_ped,
+    read_study_csv,
     satterthwaite_df,
     seed_pedigree,
     seed_study_parameters,

@@ -23,6 +23,8 @@ from .plotting import manhattan_plot, qq_plot  # noqa: F401
 from .scan import genomic_inflation  # noqa: F401
 from .simulate import (  # noqa: F401
     FamilyStudy,
+    StudyTables,
+    read_study_csv,
     replicate_pedigree,
     seed_pedigree,
     seed_study_parameters,

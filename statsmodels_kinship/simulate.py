@@ -15,6 +15,8 @@ parameters of the seed's simulation (a preset); :func:`seed_pedigree` and
 :func:`replicate_pedigree` build pedigrees; :func:`shared_env_correlation` shows the
 within-family correlation matrices of the shared environment.
 """
+import pathlib
+from collections import namedtuple
 from dataclasses import dataclass, field
 from itertools import combinations
 from numbers import Integral, Real
@@ -24,7 +26,26 @@ import pandas as pd
 from scipy import integrate, stats
 
 __all__ = ["FamilyStudy", "simulate_family_study", "seed_study_parameters", "seed_pedigree",
-           "replicate_pedigree", "shared_env_correlation"]
+           "replicate_pedigree", "shared_env_correlation", "read_study_csv", "StudyTables"]
+
+#: The files of a study written by :meth:`FamilyStudy.to_csv` (the layout of ``data/``).
+STUDY_FILES = ("pedigree.csv", "genotypes.csv", "phenotype.csv", "snp_map.csv")
+
+StudyTables = namedtuple("StudyTables", ["pedigree", "genotypes", "phenotype", "snp_map"])
+StudyTables.__doc__ = """What :func:`read_study_csv` returns; unpacks as ``ped, geno, phe, snps``.
+
+Attributes
+----------
+pedigree : pandas.DataFrame
+    Columns family, individual, father, mother, sex, all strings (founders' parents "0"):
+    ready for :func:`~statsmodels_kinship.kinship.kinship_from_pedigree`.
+genotypes : pandas.DataFrame
+    Counts (0, 1, 2) of the counted allele, individuals x SNPs, indexed by individual.
+phenotype : pandas.DataFrame
+    Columns family (string) and trait (float), indexed by individual.
+snp_map : pandas.DataFrame
+    One row per SNP: name, chromosome, cM, bp, block, maf (and founder_freq).
+"""
 
 _PEDIGREE_COLUMNS = ["family", "individual", "father", "mother", "sex"]
 _RELATIONSHIPS = ("spouse", "sibling", "parent_offspring")  # order of assignment
@@ -89,6 +110,57 @@ class FamilyStudy:
         n_fam = self.pedigree["family"].nunique()
         return (f"FamilyStudy({n_fam} families, {len(self.pedigree)} individuals, "
                 f"{self.genotypes.shape[1]} SNPs, {len(self.causal)} causal)")
+
+    def to_csv(self, folder, float_format="%.6f"):
+        """Write the pedigree, genotypes, phenotype and SNP map as the CSV files of
+        ``STUDY_FILES`` (the layout of the project's ``data/``), with ``"\\n"`` line endings
+        and a fixed float format, so the bytes are the same on every platform. Read them back
+        with :func:`read_study_csv`. Returns the paths written."""
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        phenotype = self.pedigree[["family", "individual"]].assign(
+            trait=self.phenotype.to_numpy())
+        tables = (self.pedigree, self.genotypes.reset_index(), phenotype, self.snp_map)
+        paths = []
+        for name, table in zip(STUDY_FILES, tables):
+            paths.append(folder / name)
+            table.to_csv(paths[-1], index=False, float_format=float_format,
+                         lineterminator="\n")
+        return paths
+
+
+def read_study_csv(folder):
+    """
+    Read a study in the CSV layout of the project's ``data/`` (:meth:`FamilyStudy.to_csv`).
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Holds ``pedigree.csv``, ``genotypes.csv``, ``phenotype.csv`` and ``snp_map.csv``.
+
+    Returns
+    -------
+    StudyTables
+        ``(pedigree, genotypes, phenotype, snp_map)``, genotypes and phenotype indexed by
+        individual.
+
+    Examples
+    --------
+    >>> import statsmodels_kinship as smk
+    >>> ped, geno, phe, snps = smk.read_study_csv("data")  # doctest: +SKIP
+    >>> K = smk.kinship_from_pedigree(ped)  # doctest: +SKIP
+    """
+    folder = pathlib.Path(folder)
+    missing = [name for name in STUDY_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
+    pedigree = pd.read_csv(folder / "pedigree.csv", dtype=str)
+    genotypes = pd.read_csv(folder / "genotypes.csv", index_col="individual")
+    genotypes.index = genotypes.index.astype(str)
+    phenotype = pd.read_csv(folder / "phenotype.csv",
+                            dtype={"family": str, "individual": str}).set_index("individual")
+    snp_map = pd.read_csv(folder / "snp_map.csv")
+    return StudyTables(pedigree, genotypes, phenotype, snp_map)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from statsmodels_kinship import KinshipMixedLM, genomic_relationship_matrix, kinship_from_pedigree
+from statsmodels_kinship import (
+    KinshipMixedLM,
+    genomic_relationship_matrix,
+    kinship_from_pedigree,
+    read_study_csv,
+)
 from statsmodels_kinship.scan import genomic_inflation, scan
 
 # the module itself (the package may export the function under the same name)
@@ -109,22 +114,22 @@ def seed_scan(seed):
             "names": list(names)}
 
 
+def load_data_study():
+    """data/ with sex as covariate and GEMMA's missing cells (gemma_data_missing.csv); the
+    kinship from the pedigree. Returns the null model's data, the kinship, the genotypes."""
+    ped, geno, phe, _ = read_study_csv(DATA)
+    missing = pd.read_csv(RESULTS / "gemma_data_missing.csv")
+    values = geno.to_numpy(dtype=float)
+    values[geno.index.get_indexer(missing["individual"]),
+           geno.columns.get_indexer(missing["snp"])] = np.nan
+    geno = pd.DataFrame(values, index=geno.index, columns=geno.columns)
+    frame = phe[["trait"]].join(ped.set_index("individual")["sex"].astype(float))
+    return frame, kinship_from_pedigree(ped), geno
+
+
 @pytest.fixture(scope="module")
 def data_study():
-    """data/ with sex as covariate and GEMMA's missing cells; kinship from the pedigree."""
-    ped = pd.read_csv(DATA / "pedigree.csv", dtype=str)
-    geno = pd.read_csv(DATA / "genotypes.csv", index_col="individual").astype(float)
-    trait = pd.read_csv(DATA / "phenotype.csv", dtype={"individual": str})
-    missing = pd.read_csv(RESULTS / "gemma_data_missing.csv")
-    rows = geno.index.get_indexer(missing["individual"])
-    cols = geno.columns.get_indexer(missing["snp"])
-    values = geno.to_numpy()
-    values[rows, cols] = np.nan
-    geno = pd.DataFrame(values, index=geno.index, columns=geno.columns)
-    frame = pd.DataFrame({"trait": trait["trait"].to_numpy(),
-                          "sex": ped["sex"].astype(float).to_numpy()},
-                         index=ped["individual"])
-    return frame, kinship_from_pedigree(ped), geno
+    return load_data_study()
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ from scipy import stats
 from statsmodels_kinship import simulate as sim
 from statsmodels_kinship._spectral import aliased_columns
 from statsmodels_kinship.simulate import (
+    STUDY_FILES,
+    read_study_csv,
     replicate_pedigree,
     seed_pedigree,
     seed_study_parameters,
@@ -157,7 +159,7 @@ def load_make_data():
 def test_make_data_reproduces_the_committed_files_byte_for_byte(tmp_path):
     make_data = load_make_data()
     written = make_data.main(tmp_path)
-    assert [p.name for p in written] == list(make_data.FILES)
+    assert [p.name for p in written] == list(STUDY_FILES)
     for p in written:
         committed = DATA / p.name
         assert committed.is_file(), f"{committed} is missing; run python data/make_data.py"
@@ -166,16 +168,13 @@ def test_make_data_reproduces_the_committed_files_byte_for_byte(tmp_path):
 
 
 def test_committed_files_agree_with_each_other():
-    ped = pd.read_csv(DATA / "pedigree.csv", dtype=str)
-    geno = pd.read_csv(DATA / "genotypes.csv", index_col="individual")
-    phe = pd.read_csv(DATA / "phenotype.csv", dtype={"family": str, "individual": str})
-    snps = pd.read_csv(DATA / "snp_map.csv")
+    ped, geno, phe, snps = read_study_csv(DATA)
     assert list(ped.columns) == ["family", "individual", "father", "mother", "sex"]
-    assert list(phe.columns) == ["family", "individual", "trait"]
+    assert list(phe.columns) == ["family", "trait"] and phe.index.name == "individual"
     assert list(snps.columns[:4]) == ["name", "chromosome", "cM", "bp"]
     assert ped.shape == (1200, 5) and geno.shape == (1200, 130) and len(phe) == 1200
     assert_array_equal(geno.index, ped["individual"])
-    assert_array_equal(phe["individual"], ped["individual"])
+    assert_array_equal(phe.index, ped["individual"])
     assert_array_equal(geno.columns, snps["name"])
     assert_array_equal(snps["name"], [f"SNP{j}" for j in range(1, 131)])
     assert geno.dtypes.map(pd.api.types.is_integer_dtype).all()
@@ -185,8 +184,7 @@ def test_committed_files_agree_with_each_other():
 
 def test_committed_data_set_is_rank_deficient_with_the_causal_snps_kept():
     """Perfect LD, as in the seed (rank 25), but no causal SNP aliased with earlier SNPs."""
-    geno = pd.read_csv(DATA / "genotypes.csv", index_col="individual")
-    snps = pd.read_csv(DATA / "snp_map.csv")
+    _, geno, _, snps = read_study_csv(DATA)
     rank, aliased = design_rank(geno)
     assert rank == 48  # python data/make_data.py; at most 1 + 13 x (5 - 1) = 53
     assert len(aliased) == 131 - rank
@@ -583,3 +581,18 @@ def test_invalid_pedigrees(nuclear, changes, match):
 def test_pedigree_lacking_a_column(nuclear):
     with pytest.raises(ValueError, match=r"lacks the columns \['sex'\]"):
         simulate_family_study(nuclear.drop(columns="sex"), n_snps=5)
+
+
+def test_to_csv_and_read_study_csv_round_trip(tmp_path):
+    study = simulate_family_study(**seed_study_parameters(n_families=3), seed=5)
+    paths = study.to_csv(tmp_path / "study")
+    assert [p.name for p in paths] == list(STUDY_FILES)
+    ped, geno, phe, snps = read_study_csv(tmp_path / "study")
+    pd.testing.assert_frame_equal(ped, study.pedigree.astype(str))
+    pd.testing.assert_frame_equal(geno, study.genotypes, check_names=False)
+    assert_allclose(phe["trait"], study.phenotype, atol=5e-7)  # written with 6 decimals
+    assert_array_equal(phe.index, study.pedigree["individual"])
+    assert_array_equal(snps["name"], study.genotypes.columns)
+    (tmp_path / "study" / "snp_map.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="snp_map.csv"):
+        read_study_csv(tmp_path / "study")

@@ -29,14 +29,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from statsmodels_kinship import KinshipMixedLM  # noqa: E402
-from statsmodels_kinship.kinship import (  # noqa: E402
-    genomic_relationship_matrix,
-    kinship_from_pedigree,
-)
+from statsmodels_kinship.kinship import genomic_relationship_matrix  # noqa: E402
 from statsmodels_kinship.scan import scan  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
-from test_scan import centred, wald_at  # noqa: E402  (the helpers of tests/test_scan.py)
+from test_scan import centred, load_data_study, wald_at  # noqa: E402  (the helpers of tests/test_scan.py)
 
 
 def table(gem, ours, sign, genotypes, null):
@@ -76,18 +73,7 @@ def studies(seed_dir):
 
     yield "seed", gem, sign, geno, fit(k), fit(centred(k))
 
-    data = ROOT / "data"
-    ped = pd.read_csv(data / "pedigree.csv", dtype=str)
-    geno = pd.read_csv(data / "genotypes.csv", index_col="individual").astype(float)
-    missing = pd.read_csv(HERE / "gemma_data_missing.csv")
-    values = geno.to_numpy()
-    values[geno.index.get_indexer(missing["individual"]),
-           geno.columns.get_indexer(missing["snp"])] = np.nan
-    geno = pd.DataFrame(values, index=geno.index, columns=geno.columns)
-    trait = pd.read_csv(data / "phenotype.csv", dtype={"individual": str})
-    frame = pd.DataFrame({"trait": trait["trait"].to_numpy(),
-                          "sex": ped["sex"].astype(float).to_numpy()}, index=ped["individual"])
-    k = kinship_from_pedigree(ped)
+    frame, k, geno = load_data_study()
 
     def fit_data(kin):
         return KinshipMixedLM.from_formula("trait ~ sex", frame, kinship=kin).fit()

@@ -47,6 +47,7 @@ from statsmodels_kinship.kinship import (  # noqa: E402
     kinship_from_pedigree,
 )
 from statsmodels_kinship.simulate import (  # noqa: E402
+    read_study_csv,
     replicate_pedigree,
     seed_pedigree,
     simulate_family_study,
@@ -98,11 +99,7 @@ def seed_study(work, seed_dir):
 
 
 def data_study(work):
-    data = ROOT / "data"
-    ped = pd.read_csv(data / "pedigree.csv", dtype=str)
-    geno = pd.read_csv(data / "genotypes.csv", index_col="individual")
-    pheno = pd.read_csv(data / "phenotype.csv", dtype={"individual": str})
-    snps = pd.read_csv(data / "snp_map.csv")
+    ped, geno, pheno, snps = read_study_csv(ROOT / "data")
     rng = np.random.default_rng(MISSING_SEED)
     mask = rng.uniform(size=geno.shape) < MISSING_RATE
     rows, cols = np.nonzero(mask)
