@@ -30,7 +30,7 @@ def main(path):
     names = ["Intercept"] + snp_names(D.shape[1])
     designs = {"blog": blog_design(D).to_numpy(), "correct": np.column_stack([np.ones(n), D])}
     print(f"{'design':8s} {'method':6s} {'kept':>9s} {'theta':>9s} {'criterion':>9s} "
-          f"{'s_e^2':>9s} {'fixef':>9s} {'SE':>9s}")
+          f"{'s_e^2':>9s} {'fixef':>9s} {'fixef/SE':>9s} {'SE':>9s}")
     for design, X in designs.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -48,6 +48,7 @@ def main(path):
             print(f"{design:8s} {method:6s} {len(kept):4d} {same:4s} "
                   f"{rel(res.theta, ref['theta']):9.1e} {rel(-2 * res.llf, ref['criterion']):9.1e} "
                   f"{rel(res.scale, ref['sigma2']):9.1e} {rel(res.params[kept], fe):9.1e} "
+                  f"{np.max(np.abs(res.params[kept] - fe) / se):9.1e} "
                   f"{rel(res.bse[kept], se):9.1e}")
 
 

@@ -21,7 +21,7 @@ once, and
 
 The Monte Carlo standard error of a coverage near 95% is printed with the results. Defaults
 (N = 2000 data sets for coverage with R = 999 replicates each, M = 5000 for the size,
-25 families = 300 people) run in about a minute on a 2-core machine.
+25 families = 300 people) run in about 100 s on a 2-core machine.
 """
 import argparse
 import time
