@@ -62,12 +62,14 @@ class KinshipDecomposition:
     def __init__(self, kinship, psd_rtol=1e-8):
         n = kinship.shape[0]
         self.n = n
-        if not sparse.issparse(kinship) and np.count_nonzero(kinship) == n * n:
+        is_sparse = sparse.issparse(kinship)
+        if not is_sparse and np.count_nonzero(kinship) == n * n:
             n_comp, labels = 1, np.zeros(n, dtype=int)  # no zero entry: one block
         else:
-            if sparse.issparse(kinship):
+            if is_sparse:
                 coo = kinship.tocoo()
-                rows, cols = coo.row[coo.data != 0], coo.col[coo.data != 0]
+                nonzero = coo.data != 0
+                rows, cols, data = coo.row[nonzero], coo.col[nonzero], coo.data[nonzero]
             else:
                 rows, cols = np.nonzero(kinship != 0)
             pattern = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
@@ -77,14 +79,38 @@ class KinshipDecomposition:
         order = np.argsort(labels, kind="stable")
         sizes = np.bincount(labels, minlength=n_comp)
         self.block_sizes = sizes
-        # group blocks by size so that equal-sized families go through one batched eigh
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        members = [order[starts[c]:starts[c + 1]] for c in range(n_comp)]
+        # group blocks by size so that equal-sized families go through one batched eigh
+        distinct_sizes, size_id = np.unique(sizes, return_inverse=True)
+        if is_sparse:
+            # every nonzero's place, computed once: the size group of its block, its index in
+            # the (nb, s, s) stack of that group; then the nonzeros split by size group with one
+            # stable sort (duplicates are summed in the order of the COO entries)
+            slot = np.empty(n_comp, dtype=np.intp)  # a block's place among those of its size
+            for g in range(len(distinct_sizes)):
+                same = size_id == g
+                slot[same] = np.arange(np.count_nonzero(same))
+            pos = np.empty(n, dtype=np.intp)  # an individual's row inside its block
+            pos[order] = np.arange(n) - np.repeat(starts[:-1], sizes)
+            comp = labels[rows]
+            group = size_id.astype(np.min_scalar_type(len(distinct_sizes)))[comp]
+            s_entry = distinct_sizes[group]
+            flat = (slot[comp] * s_entry + pos[rows]) * s_entry + pos[cols]
+            by_group = np.argsort(group, kind="stable")
+            flat, data = flat[by_group], data[by_group]
+            entry_bounds = np.concatenate([[0], np.cumsum(np.bincount(
+                group, minlength=len(distinct_sizes)))])
         self._groups = []  # list of (index array (nb, s), eigenvectors (nb, s, s))
         eigvals = []
-        for s in np.unique(sizes):
-            idx = np.stack([members[c] for c in np.flatnonzero(sizes == s)])
-            blocks = _take_blocks(kinship, idx)
+        for g, s in enumerate(distinct_sizes):
+            first = starts[:-1][size_id == g]  # first rotated row of each block of size s
+            idx = order[first[:, None] + np.arange(s)]
+            if is_sparse:
+                part = slice(entry_bounds[g], entry_bounds[g + 1])
+                blocks = np.bincount(flat[part], weights=data[part],
+                                     minlength=len(first) * s * s).reshape(-1, s, s)
+            else:
+                blocks = np.asarray(kinship)[idx[:, :, None], idx[:, None, :]]
             vals, vecs = np.linalg.eigh(blocks)
             self._groups.append((idx, vecs))
             eigvals.append(vals.ravel())
@@ -96,13 +122,6 @@ class KinshipDecomposition:
                 "kinship is not positive semidefinite: smallest eigenvalue "
                 f"{lo:.4g} is below -{psd_rtol:g} times the largest ({top:.4g})")
         self.eigenvalues = np.where(lam < 0, 0.0, lam)
-        self._index = np.concatenate([g[0].ravel() for g in self._groups])
-
-    @property
-    def index(self):
-        """Original row of each rotated coordinate's block (``rotate(a)[i]`` mixes rows of the
-        block that holds ``index[i]``)."""
-        return self._index
 
     def rotate(self, a):
         """Return ``U' a`` in rotated order; ``a`` has n rows (1-D or 2-D)."""
@@ -139,25 +158,6 @@ def chol_inverse(chol_lower):
         raise np.linalg.LinAlgError(f"potri failed (info = {info})")
     inv = np.tril(inv)
     return inv + np.tril(inv, -1).T
-
-
-def _take_blocks(kinship, idx):
-    """Dense (nb, s, s) stack of the diagonal blocks ``K[idx[b]][:, idx[b]]``."""
-    nb, s = idx.shape
-    if not sparse.issparse(kinship):
-        return np.asarray(kinship)[idx[:, :, None], idx[:, None, :]]
-    # scatter the nonzeros of K into the blocks (entries outside the blocks are zero by
-    # construction of the connected components)
-    slot = np.full(kinship.shape[0], -1)
-    pos = np.empty(kinship.shape[0], dtype=int)
-    slot[idx] = np.arange(nb)[:, None]
-    pos[idx] = np.arange(s)[None, :]
-    coo = kinship.tocoo()
-    keep = slot[coo.row] >= 0
-    blocks = np.zeros((nb, s, s))
-    np.add.at(blocks, (slot[coo.row[keep]], pos[coo.row[keep]], pos[coo.col[keep]]),
-              coo.data[keep])
-    return blocks
 
 
 def aliased_columns(exog, tol=1e-7):
