@@ -21,14 +21,14 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
    ``R = sum_g min(n_g, p)`` numbers plus one per group.
 2. *Residual spectrum.* With ``C`` an orthonormal basis of the complement of ``X~`` in the
    reduced space and ``C' diag(lam) C = Q diag(xi) Q'`` (one symmetric eigendecomposition of
-   size ``R - p`` per bootstrap run, not per replicate), the weighted residual sum of squares
-   of any replicate is ``RSS(delta) = sum_j e_j / (1 + delta a_j)`` with ``e = (Q'C'y~)^2``
-   (and the per-group sums), and ``log|V| + log|X'V^{-1}X| = log|X'X| + sum_j c_j log(1 +
-   delta a_j)`` (Harville 1974). The (restricted) profile likelihood of every replicate and
-   its first two derivatives then cost O(R) per evaluation, so the 1-D search runs on the
-   whole batch at once: the model's grid (one matrix product for the batch), then a
-   safeguarded Newton iteration on the analytic score inside the model's bracket, to machine
-   precision.
+   size ``R - p`` per model and method, kept on the model for later runs; not one per
+   replicate), the weighted residual sum of squares of any replicate is ``RSS(delta) =
+   sum_j e_j / (1 + delta a_j)`` with ``e = (Q'C'y~)^2`` (and the per-group sums), and
+   ``log|V| + log|X'V^{-1}X| = log|X'X| + sum_j c_j log(1 + delta a_j)`` (Harville 1974).
+   The (restricted) profile likelihood of every replicate and its first two derivatives
+   then cost O(R) per evaluation, so the 1-D search runs on the whole batch at once: the
+   model's grid (one matrix product for the batch), then a safeguarded Newton iteration on
+   the analytic score inside the model's bracket, to machine precision.
 3. *Estimates.* At each replicate's optimum the fixed effects, their standard errors and the
    log-likelihood are computed exactly as :class:`~statsmodels_kinship.KinshipMixedLM` does
    (Cholesky factor of the weighted cross products of ``[X~ y~]``), and the observed
@@ -37,8 +37,8 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
 A replicate whose likelihood is not bracketed as expected is refitted by the model's own
 1-D search (:meth:`ProfiledLikelihood.maximize`); one whose search ends at the upper end
 (residual variance near zero) is reported as not converged. The cost of a run is one
-eigendecomposition of size ``R - p`` plus, per replicate, one Cholesky factorisation and one
-triangular inverse of size ``p``.
+eigendecomposition of size ``R - p`` (in the first run for a model and method) plus, per
+replicate, one Cholesky factorisation and one triangular inverse of size ``p``.
 """
 import inspect
 import time
@@ -68,7 +68,6 @@ _GROUP_RTOL = inspect.signature(ProfiledLikelihood).parameters["group_rtol"].def
 _BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
 _STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
 _MAX_NEWTON = 200
-_VCOMP_NAMES = ["kinship", "residual"]
 _METHODS = ("studentized", "percentile", "basic", "normal")
 
 
@@ -127,9 +126,9 @@ def simulate(results, nsim=1, seed=None):
     return model.decomposition.unrotate((mean_rot + sd_rot * z).T).T
 
 
-def _check_count(value, name, minimum=1):
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _check_count(value, name):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 
 
@@ -146,6 +145,19 @@ def _same_rotation(a, b):
                for (ia, va), (ib, vb) in zip(da._groups, db._groups))
 
 
+def _batch_refit(model, reml):
+    """The :class:`_BatchRefit` of ``model`` for REML or ML, set up once per model and kept
+    in ``model._batch_refits`` (one of the model's data attributes, so that ``remove_data``
+    drops it)."""
+    cache = getattr(model, "_batch_refits", None)
+    if cache is None:
+        cache = model._batch_refits = {}
+    reml = bool(reml)
+    if reml not in cache:
+        cache[reml] = _BatchRefit(model, reml)
+    return cache[reml]
+
+
 class _BatchRefit:
     """Exact refits of one model (REML or ML) on many responses at once.
 
@@ -153,19 +165,17 @@ class _BatchRefit:
     ----------
     model : KinshipMixedLM
     reml : bool
-    fixed_delta : float, optional
-        Hold ``delta = s_k^2 / s_e^2`` at this value (a fit made with ``kinship_ratio``).
 
-    See the module docstring for the method. Responses are given as a mean in the column
-    space of the model's rotated design (the simulating fit's ``X~ b``, or that of a model
-    nested in this one) plus noise, so that the mean drops out of every residual quantity
-    exactly.
+    See the module docstring for the method. The set-up depends on the model and ``reml``
+    alone (:func:`_batch_refit` keeps one per model and method). Responses are given as a
+    mean in the column space of the model's rotated design (the simulating fit's ``X~ b``, or
+    that of a model nested in this one) plus noise, so that the mean drops out of every
+    residual quantity exactly.
     """
 
-    def __init__(self, model, reml, fixed_delta=None):
+    def __init__(self, model, reml):
         self.model = model
         self.reml = bool(reml)
-        self.fixed_delta = fixed_delta
         lam = np.asarray(model.decomposition.eigenvalues, dtype=float)
         x = np.asarray(model._exog_rot, dtype=float)
         n, p = x.shape
@@ -287,13 +297,14 @@ class _BatchRefit:
         f2 = self.dof * (r2 / rss - (r1 / rss) ** 2) - (wl * wl) @ self.ld_count
         return f, f1, f2
 
-    def search(self, e):
-        """Optimal delta per replicate, and a status: 0 found here, 1 refit by the model's
-        own search, 2 upper end of the search (not converged)."""
+    def search(self, e, fixed_delta=None):
+        """Optimal delta per replicate (``fixed_delta`` for all when given: a fit made with
+        ``kinship_ratio``), and a status: 0 found here, 1 refit by the model's own search,
+        2 upper end of the search (not converged)."""
         b = e.shape[0]
         status = np.zeros(b, dtype=int)
-        if self.fixed_delta is not None:
-            return np.full(b, float(self.fixed_delta)), status
+        if fixed_delta is not None:
+            return np.full(b, float(fixed_delta)), status
         if self.lam_max <= 0:  # delta not identified; the model reports 0
             return np.zeros(b), status
         grid = self.grid
@@ -420,7 +431,7 @@ class _BatchRefit:
             bse_h2 = np.sqrt(np.einsum("bi,bij,bj->b", grad, vcomp_cov, grad))
             bse_vcomp = np.sqrt(np.diagonal(vcomp_cov, axis1=1, axis2=2))
         return {"delta": delta, "params": params, "bse": np.sqrt(scale[:, None] * diag_inv),
-                "scale": scale, "llf": -0.5 * crit, "vcomp": np.stack([s_k2, scale], axis=1),
+                "llf": -0.5 * crit, "vcomp": np.stack([s_k2, scale], axis=1),
                 "bse_vcomp": bse_vcomp, "h2": h2, "bse_h2": bse_h2}
 
     def _vcomp_cov(self, e, s_k2, s_e2):
@@ -451,17 +462,23 @@ class _BatchRefit:
 
     # -- one batch ----------------------------------------------------------------------
 
-    def fit(self, mean_rot, noise, source=None):
-        """Refit every row of ``mean_rot + noise`` (rotated by ``source``'s decomposition,
-        default this model's). Returns the estimates and ``converged`` per replicate."""
+    def prepare(self, mean_rot, noise, source=None):
+        """The batch ``mean_rot + noise`` (rotated by ``source``'s decomposition, default
+        this model's) in this model's rotation, with its reduced data (:meth:`reduce`):
+        what :meth:`fit` takes, once for any number of fits of the batch."""
         if source is not None and not _same_rotation(source, self.model):
             def move(a):
                 orig = source.decomposition.unrotate(np.atleast_2d(a).T)
                 return self.model.decomposition.rotate(orig).T
 
             mean_rot, noise = move(mean_rot)[0], move(noise)
-        y_red, left, e = self.reduce(mean_rot, noise)
-        delta, status = self.search(e)
+        return (mean_rot, noise) + self.reduce(mean_rot, noise)
+
+    def fit(self, batch, fixed_delta=None):
+        """Refit every replicate of ``batch`` (from :meth:`prepare`), with ``delta`` held at
+        ``fixed_delta`` when given. Returns the estimates and ``converged`` per replicate."""
+        mean_rot, noise, y_red, left, e = batch
+        delta, status = self.search(e, fixed_delta)
         converged = status != 2
         for i in np.flatnonzero(status == 1):
             prof = ProfiledLikelihood(self.model.decomposition.eigenvalues,
@@ -471,7 +488,6 @@ class _BatchRefit:
             converged[i] = info["converged"]
         out = self.evaluate(y_red, left, e, delta)
         out["converged"] = converged
-        out["status"] = status
         return out
 
 
@@ -511,9 +527,11 @@ def _batch_size(batch_size, nsim, refits):
 
 def _run(results, refits, nsim, seed, batch_size, progress, desc):
     """Draw ``nsim`` replicates from ``results`` in batches and refit each with every
-    :class:`_BatchRefit` in ``refits``. Returns one dict of stacked arrays per refit."""
+    ``(refit, fixed_delta)`` in ``refits`` (a :class:`_BatchRefit` and the variance ratio it
+    holds fixed, or None); a batch is prepared once per distinct refit. Returns one dict of
+    stacked arrays per entry of ``refits``."""
     nsim = _check_count(nsim, "nsim")
-    size = _batch_size(batch_size, nsim, refits)
+    size = _batch_size(batch_size, nsim, [refit for refit, _ in refits])
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
     rng = np.random.default_rng(seed)
@@ -524,8 +542,11 @@ def _run(results, refits, nsim, seed, batch_size, progress, desc):
         while done < nsim:
             b = min(size, nsim - done)
             noise = sd_rot * rng.standard_normal((b, model.decomposition.n))
-            for refit, store in zip(refits, parts):
-                store.append(refit.fit(mean_rot, noise, source=model))
+            batches = {}
+            for (refit, fixed_delta), store in zip(refits, parts):
+                if refit not in batches:
+                    batches[refit] = refit.prepare(mean_rot, noise, source=model)
+                store.append(refit.fit(batches[refit], fixed_delta))
             done += b
             bar.update(b)
     finally:
@@ -601,8 +622,8 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     start = time.perf_counter()
     model = results.model
     fixed = results.delta if results.fit_info.get("fixed_ratio") else None
-    refit = _BatchRefit(model, results.reml, fixed_delta=fixed)
-    (out,), size = _run(results, [refit], nsim, seed, batch_size, progress, "bootstrap")
+    refits = [(_batch_refit(model, results.reml), fixed)]
+    (out,), size = _run(results, refits, nsim, seed, batch_size, progress, "bootstrap")
     boot = KinshipBootstrapResults(results, out, seed=seed, batch_size=size,
                                    elapsed=time.perf_counter() - start)
     if boot.n_failed:
@@ -737,14 +758,17 @@ class KinshipBootstrapResults:
         kept = ~np.asarray(model.aliased)
         nsim = len(out["delta"])
         index = pd.RangeIndex(nsim, name="replicate")
-        full = np.full((nsim, len(names)), np.nan)
-        full[:, kept] = out["params"]
-        self.params = pd.DataFrame(full, index=index, columns=names)
-        full = np.full((nsim, len(names)), np.nan)
-        full[:, kept] = out["bse"]
-        self.bse = pd.DataFrame(full, index=index, columns=names)
-        self.vcomp = pd.DataFrame(out["vcomp"], index=index, columns=_VCOMP_NAMES)
-        self.bse_vcomp = pd.DataFrame(out["bse_vcomp"], index=index, columns=_VCOMP_NAMES)
+
+        def fixed_effects(values):  # the kept columns, NaN in the aliased ones
+            full = np.full((nsim, len(names)), np.nan)
+            full[:, kept] = values
+            return pd.DataFrame(full, index=index, columns=names)
+
+        self.params = fixed_effects(out["params"])
+        self.bse = fixed_effects(out["bse"])
+        vcomp_names = list(results.vcomp.index)
+        self.vcomp = pd.DataFrame(out["vcomp"], index=index, columns=vcomp_names)
+        self.bse_vcomp = pd.DataFrame(out["bse_vcomp"], index=index, columns=vcomp_names)
         self.h2 = pd.Series(out["h2"], index=index, name="h2")
         self.bse_h2 = pd.Series(out["bse_h2"], index=index, name="bse_h2")
         self.llf = pd.Series(out["llf"], index=index, name="llf")
@@ -830,7 +854,8 @@ class KinshipBootstrapResults:
         se = np.r_[np.asarray(res.bse_vcomp, dtype=float), res.bse_h2]
         reps = np.column_stack([self.vcomp, self.h2])
         reps_se = np.column_stack([self.bse_vcomp, self.bse_h2])
-        return self._table(est, se, reps, reps_se, alpha, method, _VCOMP_NAMES + ["h2"])
+        return self._table(est, se, reps, reps_se, alpha, method,
+                           list(self.vcomp.columns) + ["h2"])
 
     def summary(self, alpha=0.05, method="studentized", vcomp_method="percentile"):
         """

@@ -20,7 +20,7 @@ from statsmodels.stats.contrast import ContrastResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
 from ._spectral import serial_blas
-from .bootstrap import _BatchRefit, _run
+from .bootstrap import _batch_refit, _run
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
            "t_test_satterthwaite", "LikelihoodRatioTestResults"]
@@ -211,7 +211,8 @@ def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
     if method == "chi2":
         return LikelihoodRatioTestResults(lr, stats.chi2.sf(lr, df), df, "chi2",
                                           f"chi2({df})", llf)
-    refits = [_BatchRefit(results.model, reml=False), _BatchRefit(restricted.model, reml=False)]
+    refits = [(_batch_refit(results.model, reml=False), None),
+              (_batch_refit(restricted.model, reml=False), None)]
     (full, null), _ = _run(restricted, refits, nsim, seed, batch_size, progress,
                            "bootstrap LR test")
     boot = np.maximum(2.0 * (full["llf"] - null["llf"]), 0.0)
@@ -277,16 +278,18 @@ def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch
         raise ValueError(f"method must be 'mixture' or 'bootstrap', got {method!r}")
     _free_fit(results, "given")
     model = results.model
-    null = model.fit(reml=results.reml, kinship_ratio=0.0)
-    lr = 0.0 if results.delta == 0 else _lr_statistic(results.llf, null.llf, "fit")
-    llf = (results.llf, null.llf)
+    with serial_blas():  # as model.fit(kinship_ratio=0.0) computes its llf
+        llf_0 = model.loglike_profile(0.0, results.reml)
+    lr = 0.0 if results.delta == 0 else _lr_statistic(results.llf, llf_0, "fit")
+    llf = (results.llf, llf_0)
     if method == "mixture":
         p = 0.5 * stats.chi2.sf(lr, 1) if lr > 0 else 1.0
         return LikelihoodRatioTestResults(lr, p, 1, "mixture",
                                           "0.5 chi2(0) + 0.5 chi2(1)", llf)
-    refits = [_BatchRefit(model, results.reml), _BatchRefit(model, results.reml, fixed_delta=0.0)]
-    (alt, zero), _ = _run(null, refits, nsim, seed, batch_size, progress,
-                          "bootstrap LR test")
+    null = model.fit(reml=results.reml, kinship_ratio=0.0)  # the fit replicates are drawn from
+    refit = _batch_refit(model, results.reml)  # one set-up and one reduction for both refits
+    (alt, zero), _ = _run(null, [(refit, None), (refit, 0.0)], nsim, seed, batch_size,
+                          progress, "bootstrap LR test")
     boot = np.maximum(2.0 * (alt["llf"] - zero["llf"]), 0.0)
     boot[~alt["converged"]] = np.nan
     out = LikelihoodRatioTestResults(lr, _bootstrap_pvalue(lr, boot), 1, "bootstrap",
@@ -490,14 +493,38 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
 # -- Satterthwaite ------------------------------------------------------------------------
 
 def _contrasts(results, r_matrix):
-    """Rows of R on the non-aliased coefficients, and their names."""
+    """Rows of R on the non-aliased coefficients, the constants q and the contrasts' names
+    (by default each non-aliased coefficient against 0)."""
     model = results.model
-    kept = ~np.asarray(model.aliased)
     if r_matrix is None:
+        kept = ~np.asarray(model.aliased)
         names = list(np.asarray(model.exog_names)[kept])
-        return np.eye(int(kept.sum())), names
-    r, _ = results._constraints(r_matrix)
-    return r, [f"c{i}" for i in range(r.shape[0])]
+        return np.eye(int(kept.sum())), np.zeros(int(kept.sum())), names
+    r, q = results._constraints(r_matrix)
+    return r, q, [f"c{i}" for i in range(r.shape[0])]
+
+
+def _satterthwaite(results, r):
+    """Satterthwaite degrees of freedom of the contrasts ``r`` (rows on the non-aliased
+    coefficients); see :func:`satterthwaite_df`."""
+    model = results.model
+    lam = model.decomposition.eigenvalues
+    s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
+    v = s_k2 * lam + s_e2
+    x = model._exog_rot
+    cov = np.asarray(results._kept()[1])
+    with serial_blas():
+        lc = r @ cov  # (q, p)
+        var = np.einsum("ij,ij->i", lc, r)
+        grads = []
+        for d in (lam, np.ones_like(lam)):
+            xw = x * (d / v ** 2)[:, None]
+            mid = x.T @ xw  # X' V^-1 V_i V^-1 X
+            grads.append(np.einsum("ij,jk,ik->i", lc, mid, lc))
+    g = np.stack(grads, axis=1)
+    acov = np.asarray(results.vcomp_cov, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2.0 * var ** 2 / np.einsum("ij,jk,ik->i", g, acov, g)
 
 
 def satterthwaite_df(results, r_matrix=None):
@@ -538,27 +565,11 @@ def satterthwaite_df(results, r_matrix=None):
     Kuznetsova, A., Brockhoff, P. B. and Christensen, R. H. B. (2017). lmerTest package:
     tests in linear mixed effects models. Journal of Statistical Software 82(13).
     """
-    r, names = _contrasts(results, r_matrix)
-    model = results.model
-    lam = model.decomposition.eigenvalues
-    s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
-    v = s_k2 * lam + s_e2
-    x = model._exog_rot
-    kept = ~np.asarray(model.aliased)
-    cov = np.asarray(results.cov_params())[np.ix_(kept, kept)]
-    with serial_blas():
-        lc = r @ cov  # (q, p)
-        var = np.einsum("ij,ij->i", lc, r)
-        grads = []
-        for d in (lam, np.ones_like(lam)):
-            xw = x * (d / v ** 2)[:, None]
-            mid = x.T @ xw  # X' V^-1 V_i V^-1 X
-            grads.append(np.einsum("ij,jk,ik->i", lc, mid, lc))
-    g = np.stack(grads, axis=1)
-    acov = np.asarray(results.vcomp_cov, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = 2.0 * var ** 2 / np.einsum("ij,jk,ik->i", g, acov, g)
+    r, _, names = _contrasts(results, r_matrix)
+    df = _satterthwaite(results, r)
     if r_matrix is None:
+        model = results.model
+        kept = ~np.asarray(model.aliased)
         full = np.full(len(kept), np.nan)
         full[kept] = df
         return pd.Series(full, index=list(model.exog_names), name="df")
@@ -582,23 +593,12 @@ def t_test_satterthwaite(results, r_matrix=None):
         t statistics with one denominator df per contrast (``df_denom``, an array); p-values
         and ``conf_int()`` use them.
     """
-    model = results.model
-    kept = ~np.asarray(model.aliased)
+    r, q, names = _contrasts(results, r_matrix)  # the hypothesis parsed once
+    b, cov = (np.asarray(a, dtype=float) for a in results._kept())
+    effect = r @ b
+    sd = np.sqrt(np.einsum("ij,jk,ik->i", r, cov, r))
+    res = ContrastResults(effect=effect, t=(effect - q) / sd, sd=sd,
+                          df_denom=_satterthwaite(results, r))
     if r_matrix is None:
-        r = np.eye(len(kept))[kept]
-        q = np.zeros(r.shape[0])
-        r_kept = r[:, kept]
-        names = list(np.asarray(model.exog_names)[kept])
-    else:
-        r_kept, q = results._constraints(r_matrix)
-        names = None
-    b = np.asarray(results.params, dtype=float)[kept]
-    cov = np.asarray(results.cov_params())[np.ix_(kept, kept)]
-    effect = r_kept @ b
-    sd = np.sqrt(np.einsum("ij,jk,ik->i", r_kept, cov, r_kept))
-    df = satterthwaite_df(results, None if r_matrix is None else r_matrix)
-    df = df.to_numpy()[kept] if r_matrix is None else df.to_numpy()
-    res = ContrastResults(effect=effect, t=(effect - q) / sd, sd=sd, df_denom=df)
-    if names is not None:
         res.c_names = names
     return res

@@ -162,7 +162,6 @@ def _pedigree_columns(ped, family, individual, father, mother, sex):
 def _parent_index(cols):
     """Row of each individual's father and mother (-1 for founders), after validation."""
     fam, ind, fa, mo = cols["family"], cols["individual"], cols["father"], cols["mother"]
-    n = len(ind)
     bad = np.flatnonzero(np.isin(ind, list(_MISSING_PARENT)))
     if len(bad):
         raise ValueError(f"individual ID missing (empty or 0) in rows {_show(bad.tolist())}")
@@ -193,7 +192,7 @@ def _parent_index(cols):
         if wrong:
             raise ValueError(f"parent of the wrong sex (sex coding 1 = male, 2 = female): "
                              f"{_show(wrong)}")
-    return fidx, midx, n
+    return fidx, midx
 
 
 def _generations(fidx, midx, fam, ind):
@@ -354,7 +353,8 @@ def kinship_from_pedigree(ped, *, family="family", individual="individual", fath
     """
     cols = _pedigree_columns(ped, family, individual, father, mother, sex)
     fam, ind = cols["family"], cols["individual"]
-    fidx, midx, n = _parent_index(cols)
+    fidx, midx = _parent_index(cols)
+    n = len(ind)
     index = individual_labels(fam, ind, how=labels)
     depth = _generations(fidx, midx, fam, ind)
     famcode = pd.factorize(fam)[0] if n else np.zeros(0, dtype=np.int64)

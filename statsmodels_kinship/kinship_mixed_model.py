@@ -29,6 +29,7 @@ from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarn
 
 from . import bootstrap, inference
 from ._spectral import (
+    LOG_2PI,
     KinshipDecomposition,
     ProfiledLikelihood,
     aliased_columns,
@@ -181,8 +182,17 @@ class KinshipMixedLM(base.LikelihoodModel):
         self._endog_rot = self.decomposition.rotate(self.endog)
         self._profile = ProfiledLikelihood(self.decomposition.eigenvalues, self._exog_rot,
                                            self._endog_rot)
+        # _batch_refits: the bootstrap's refit set-ups, made on first use
+        # (statsmodels_kinship.bootstrap._batch_refit)
         self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
-                                "_profile"])
+                                "_profile", "_batch_refits"])
+
+    def __getstate__(self):
+        # the bootstrap's refit set-ups (as large as the decomposition) are not pickled: they
+        # are made again on first use
+        state = self.__dict__.copy()
+        state.pop("_batch_refits", None)
+        return state
 
     @classmethod
     def from_formula(cls, formula, data, kinship, subset=None, drop_cols=None, *args,
@@ -263,7 +273,7 @@ class KinshipMixedLM(base.LikelihoodModel):
             b = np.asarray(fe)[~self.aliased]
             dof, extra = n, 0.0
         r = self._endog_rot - self._exog_rot @ b
-        return -0.5 * (dof * np.log(2 * np.pi) + np.log(v).sum() + extra + (r * r / v).sum())
+        return -0.5 * (dof * LOG_2PI + np.log(v).sum() + extra + (r * r / v).sum())
 
     def loglike_profile(self, delta, reml=True):
         """
