@@ -15,14 +15,24 @@ After rotation the covariance of the data is diagonal, ``s_e^2 diag(delta * lam 
 likelihood evaluation costs O(G p^2 + p^3) where G is the number of distinct eigenvalues (few
 for family pedigrees) or O(n p^2) when all eigenvalues differ.
 """
+from typing import NamedTuple
+
 import numpy as np
 from scipy import linalg, optimize, sparse
 from scipy.sparse import csgraph
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas"]
+__all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas",
+           "EigenvalueGroups", "group_eigenvalues", "delta_grid", "GROUP_RTOL",
+           "DELTA_GRID_SIZE", "DELTA_LOG_RANGE"]
 
 LOG_2PI = np.log(2 * np.pi)
+#: Eigenvalues equal to within this fraction of ``max(lam, 1)`` form one group.
+GROUP_RTOL = 1e-10
+#: The global search over ``delta``: ``delta = 0`` and this many points, evenly spaced in
+#: ``log(delta lam_max)`` over this range (natural log).
+DELTA_GRID_SIZE = 29
+DELTA_LOG_RANGE = (-7.0, 7.0)
 _BLAS = ThreadpoolController()
 
 
@@ -151,6 +161,62 @@ class KinshipDecomposition:
         return out
 
 
+class EigenvalueGroups(NamedTuple):
+    """Eigenvalues grouped by :func:`group_eigenvalues`; G groups of n eigenvalues."""
+
+    #: (n,) int: group of each eigenvalue (groups numbered in increasing order of value)
+    label: np.ndarray
+    #: (G,) float: each group's mean, over its members in ``order`` (as ``ndarray.mean``)
+    values: np.ndarray
+    #: (G,) int: number of eigenvalues in each group
+    counts: np.ndarray
+    #: (n,) int: ``argsort(lam, kind="stable")``; group g is ``order[bounds[g]:bounds[g + 1]]``
+    order: np.ndarray
+    #: (G + 1,) int: start of each group in ``order``, then n
+    bounds: np.ndarray
+
+
+def group_eigenvalues(lam, rtol=GROUP_RTOL):
+    """Group eigenvalues that are equal to within ``rtol * max(max(lam), 1)``.
+
+    The sorted eigenvalues are split wherever two neighbours differ by more than that; a
+    family kinship has few groups (one per distinct eigenvalue of its family blocks), which
+    lets the likelihood be evaluated from per-group sums.
+
+    Returns
+    -------
+    EigenvalueGroups
+        ``(label, values, counts, order, bounds)``.
+    """
+    lam = np.asarray(lam, dtype=float)
+    n = len(lam)
+    order = np.argsort(lam, kind="stable")
+    lam_sorted = lam[order]
+    if n:
+        breaks = np.flatnonzero(np.diff(lam_sorted) > rtol * max(lam_sorted[-1], 1.0)) + 1
+        bounds = np.concatenate([[0], breaks, [n]]).astype(np.intp)
+    else:
+        bounds = np.zeros(1, dtype=np.intp)  # no group
+    counts = np.diff(bounds)
+    label = np.empty(n, dtype=np.intp)
+    label[order] = np.repeat(np.arange(len(counts)), counts)
+    # the mean of each group's sorted members; a group of one is its value (plus 0.0, as the
+    # sum in mean() starts from 0.0), and only larger groups need a (pairwise) sum each
+    values = lam_sorted[bounds[:-1]] + 0.0
+    for g in np.flatnonzero(counts > 1):
+        values[g] = lam_sorted[bounds[g]:bounds[g + 1]].mean()
+    return EigenvalueGroups(label, values, counts, order, bounds)
+
+
+def delta_grid(lam_max, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
+    """The global search grid over ``delta``: 0, then ``n_grid`` points with
+    ``log(delta lam_max)`` evenly spaced over ``log_range``; only ``[0.0]`` when
+    ``lam_max <= 0`` (delta is not identified)."""
+    if not lam_max > 0:
+        return np.zeros(1)
+    return np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / lam_max]
+
+
 def chol_inverse(chol_lower):
     """Inverse of ``L L'`` from its lower Cholesky factor (LAPACK ``potri``)."""
     inv, info = linalg.lapack.dpotri(chol_lower, lower=1)
@@ -209,8 +275,9 @@ class ProfiledLikelihood:
         Rotated design of full column rank.
     endog_rot : ndarray, shape (n,)
     group_rtol : float
-        Eigenvalues equal to within ``group_rtol * max(lam)`` share one set of cross-product
-        sums, which makes each evaluation independent of n when K has few distinct eigenvalues.
+        Eigenvalues equal to within ``group_rtol * max(max(lam), 1)`` (see
+        :func:`group_eigenvalues`) share one set of cross-product sums, which makes each
+        evaluation independent of n when K has few distinct eigenvalues.
 
     Notes
     -----
@@ -224,22 +291,18 @@ class ProfiledLikelihood:
     the second being lme4's REML criterion (it omits ``log det X'X``).
     """
 
-    def __init__(self, eigenvalues, exog_rot, endog_rot, group_rtol=1e-10):
+    def __init__(self, eigenvalues, exog_rot, endog_rot, group_rtol=GROUP_RTOL):
         lam = np.asarray(eigenvalues, dtype=float)
         z = np.column_stack([exog_rot, endog_rot])
         self.n, self.p = exog_rot.shape
-        order = np.argsort(lam, kind="stable")
-        lam_sorted = lam[order]
-        scale = max(lam_sorted[-1], 1.0) if len(lam) else 1.0
-        breaks = np.flatnonzero(np.diff(lam_sorted) > group_rtol * scale) + 1
-        n_groups = len(breaks) + 1
-        self.max_eigenvalue = float(lam_sorted[-1]) if len(lam) else 0.0
-        if n_groups * 2 <= self.n:
+        self.max_eigenvalue = float(lam.max()) if len(lam) else 0.0
+        groups = group_eigenvalues(lam, group_rtol)
+        if self.n and len(groups.counts) * 2 <= self.n:
             # sufficient statistics per distinct eigenvalue
-            bounds = np.concatenate([[0], breaks, [self.n]])
-            zs = z[order]
-            self._lam = np.array([lam_sorted[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
-            self._count = np.diff(bounds).astype(float)
+            bounds = groups.bounds
+            zs = z[groups.order]
+            self._lam = groups.values
+            self._count = groups.counts.astype(float)
             self._cross = np.stack([zs[a:b].T @ zs[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
             self._z = None
         else:
@@ -361,7 +424,7 @@ class ProfiledLikelihood:
                 info[i, j] = info[j, i] = -0.5 * trace + quad
         return info
 
-    def maximize(self, reml=True, n_grid=29, log_range=(-7.0, 7.0)):
+    def maximize(self, reml=True, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
         """Global maximum over ``delta >= 0``.
 
         The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta lam_max)``
@@ -383,7 +446,7 @@ class ProfiledLikelihood:
             return 0.0, self.loglike(0.0, reml), {
                 "converged": True, "boundary": True, "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
-        grid = np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / lam_max]
+        grid = delta_grid(lam_max, n_grid, log_range)
         values = self._loglike_grid(grid, reml)
         best = int(np.argmax(values))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]

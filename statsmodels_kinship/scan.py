@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._spectral import ProfiledLikelihood, serial_blas
+from ._spectral import ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
 from ._validation import _show
 
 __all__ = ["scan", "genomic_inflation"]
@@ -59,7 +59,6 @@ _MAX_GROUPS = 150
 #: R's rule (``lm``, lme4): a SNP is aliased when its residual on the covariates has a norm
 #: below this fraction of its own norm (the rule of ``aliased_columns``).
 _ALIAS_TOL = 1e-7
-_N_GRID, _LOG_RANGE = 29, (-7.0, 7.0)  # the global search of ProfiledLikelihood.maximize
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,20 +140,6 @@ def _criterion(m, logdet_v, n, c, reml):
 # The null model, shared by every block
 # ---------------------------------------------------------------------------------------------
 
-def _eigenvalue_groups(lam, rtol=1e-10):
-    """Group label of each eigenvalue and the groups' values and sizes (the rule of
-    ProfiledLikelihood: equal to within ``rtol * max(lam, 1)``)."""
-    order = np.argsort(lam, kind="stable")
-    lam_sorted = lam[order]
-    scale = max(lam_sorted[-1], 1.0) if len(lam) else 1.0
-    starts = np.r_[0, np.flatnonzero(np.diff(lam_sorted) > rtol * scale) + 1]
-    label = np.empty(len(lam), dtype=np.intp)
-    label[order] = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(lam)]))
-    counts = np.bincount(label).astype(float)
-    values = np.bincount(label, weights=lam) / counts
-    return label, values, counts
-
-
 class _Null:
     """What every block of the scan needs from the fitted null model (picklable)."""
 
@@ -169,19 +154,19 @@ class _Null:
         self.q_w = np.linalg.qr(w)[0] if self.c else np.zeros((self.n, 0))
         lam_max = float(lam.max()) if len(lam) else 0.0
         self.lam_max = lam_max
-        self.grid = (np.r_[0.0, np.exp(np.linspace(*_LOG_RANGE, _N_GRID)) / lam_max]
-                     if lam_max > 0 else np.zeros(1))
+        self.grid = delta_grid(lam_max)  # the global search of ProfiledLikelihood.maximize
         with serial_blas():
             self.delta_ml0, self.llf_ml0, _ = model._profile.maximize(reml=False)
         self.delta_null = float(results.delta)
         self.null_method = results.method
         self.method, self.use_t = method, bool(use_t)
         self.delta_score = self.delta_ml0 if method == "exact" else self.delta_null
-        label, values, counts = _eigenvalue_groups(lam)
-        self.grouped = len(values) <= _MAX_GROUPS
+        groups = group_eigenvalues(lam)  # ProfiledLikelihood's groups and group values
+        self.grouped = len(groups.values) <= _MAX_GROUPS
         if self.grouped:
-            self.lam_g, self.count_g = values, counts
-            self.indicator = (label[None, :] == np.arange(len(values))[:, None]).astype(float)
+            self.lam_g, self.count_g = groups.values, groups.counts.astype(float)
+            self.indicator = (groups.label[None, :]
+                              == np.arange(len(groups.values))[:, None]).astype(float)
             self.s_g = _shared_sums(self.z, self.indicator)
 
     def info(self):
