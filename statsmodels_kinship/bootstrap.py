@@ -40,7 +40,6 @@ A replicate whose likelihood is not bracketed as expected is refitted by the mod
 eigendecomposition of size ``R - p`` (in the first run for a model and method) plus, per
 replicate, one Cholesky factorisation and one triangular inverse of size ``p``.
 """
-import inspect
 import time
 import warnings
 
@@ -54,16 +53,9 @@ from statsmodels.tools.sm_exceptions import (
     ValueWarning,
 )
 
-from ._spectral import LOG_2PI, ProfiledLikelihood, serial_blas
+from ._spectral import LOG_2PI, ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
 
 __all__ = ["parametric_bootstrap", "simulate", "KinshipBootstrapResults", "bootstrap_interval"]
-
-# the model's 1-D search: its grid and eigenvalue grouping, so that a replicate is refitted
-# to the optimum model.fit() would find
-_MAXIMIZE = inspect.signature(ProfiledLikelihood.maximize).parameters
-_N_GRID = _MAXIMIZE["n_grid"].default
-_LOG_RANGE = _MAXIMIZE["log_range"].default
-_GROUP_RTOL = inspect.signature(ProfiledLikelihood).parameters["group_rtol"].default
 
 _BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
 _STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
@@ -185,13 +177,9 @@ class _BatchRefit:
         self.mean_diag = float(model.mean_kinship_diagonal)
 
         # groups of equal eigenvalues, by ProfiledLikelihood's rule and with its group means
-        order = np.argsort(lam, kind="stable")
-        lam_sorted = lam[order]
-        scale = max(lam_sorted[-1], 1.0) if n else 1.0
-        breaks = np.flatnonzero(np.diff(lam_sorted) > _GROUP_RTOL * scale) + 1
-        starts = np.r_[0, breaks]
-        sizes = np.diff(np.r_[starts, n])
-        group_lam = np.add.reduceat(lam_sorted, starts) / sizes
+        groups = group_eigenvalues(lam)
+        order, starts, sizes = groups.order, groups.bounds[:-1], groups.counts
+        lam_sorted, group_lam = lam[order], groups.values
         grouped = 2 * len(sizes) <= n  # ProfiledLikelihood groups only then
         # the eigenvalue each coordinate has in the likelihood (as the model evaluates it)
         lam_used = np.empty(n)
@@ -246,8 +234,9 @@ class _BatchRefit:
                 stack[g] = rows.T @ rows
             self.stack = stack.reshape(n_groups, p * p)
             self.stack_lam = group_lam
-        self.grid = np.r_[0.0, np.exp(np.linspace(*_LOG_RANGE, _N_GRID)) / self.lam_max] \
-            if self.lam_max > 0 else np.zeros(1)
+        # the model's 1-D search grid, so that a replicate is refitted to the optimum
+        # model.fit() would find
+        self.grid = delta_grid(self.lam_max)
 
     def doubles_per_replicate(self):
         """Working memory (doubles) one replicate of a batch needs."""

@@ -39,12 +39,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._spectral import ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
+from ._spectral import LOG_2PI, ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
 from ._validation import _show
 
 __all__ = ["scan", "genomic_inflation"]
 
-LOG_2PI = np.log(2 * np.pi)
 
 #: Flags reported in the ``flag`` column, in the order of their numeric codes.
 FLAGS = ("ok", "monomorphic", "aliased", "missing", "not_converged")
