@@ -410,6 +410,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         norm_cov[np.ix_(kept, kept)] = a_inv
         super().__init__(model, params, normalized_cov_params=norm_cov, scale=scale,
                          use_t=use_t)
+        self._cache = {}  # as statsmodels' results: remove_data() clears entries of it
         self.df_resid = model.df_resid
         self.df_model = model.df_model
         self.nobs = model.nobs

@@ -460,3 +460,10 @@ class TestStatsmodelsAPI:
         assert len(pickle.dumps(res)) < 20000
         assert_allclose(res.predict(df.iloc[:4]), pred)
         assert "Kinship" in res.summary().as_text()
+        # straight after fit, before any cached attribute was read
+        fresh = KinshipMixedLM(y, X, kinship=K).fit()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fresh.remove_data()
+        assert fresh.model.decomposition is None
+        assert_allclose(fresh.params, res.params)
