@@ -40,9 +40,9 @@ def serial_blas():
     """Context manager running BLAS/LAPACK on one thread.
 
     The 1-D search does many small (p x p) products and factorisations; multi-threaded
-    OpenBLAS spends more time waking its threads than computing on them (measured: 24 ms
-    against 0.9 ms per likelihood evaluation with p = 131 on 2 cores). The decomposition of K
-    and the rotation stay multi-threaded.
+    OpenBLAS spends more time waking its threads than computing on them (on 2 cores each
+    likelihood evaluation with p = 131 was tens of times slower multi-threaded). The
+    decomposition of K and the rotation stay multi-threaded.
     """
     return _BLAS.limit(limits=1, user_api="blas")
 
