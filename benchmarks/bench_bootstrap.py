@@ -42,12 +42,15 @@ def main(argv):
     print(f"seed study, blog design: n = {n}, p = {p}, REML")
     res = KinshipMixedLM(y, X, kinship=K).fit()
 
-    def run():
+    def run(first=True):
+        if first:  # drop the refit set-up the model caches, so that it is timed too
+            res.model._batch_refits = None
         boot = parametric_bootstrap(res, nsim=NSIM, seed=2016, progress=False)
         return boot, boot.conf_int(method="studentized")
 
     run()  # warm-up (imports, first LAPACK calls)
     t_boot, (boot, ci) = median_time(run, 3)
+    t_again, _ = median_time(lambda: run(first=False), 3)
     t_eigh, _ = median_time(lambda: np.linalg.eigh(K), 5)
 
     ys = simulate(res, nsim=NAIVE, seed=2016)  # the bootstrap's first 20 responses
@@ -68,6 +71,7 @@ def main(argv):
     print(f"1. bootstrap, {NSIM} studentized replicates     {t_boot:8.3f} s   "
           f"(target < 2 s; {1e3 * t_boot / NSIM:.2f} ms per replicate, batch size "
           f"{boot.batch_size}, {boot.n_failed} failed)")
+    print(f"   again on the same model (set-up cached)  {t_again:8.3f} s")
     print(f"2. one numpy.linalg.eigh(K)                   {t_eigh:8.3f} s   "
           f"bootstrap = {t_boot / t_eigh:.1f} eigh(K)")
     print(f"3. naive loop, new model per replicate        {t_naive:8.3f} s for {NAIVE}, "
