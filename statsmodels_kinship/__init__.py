@@ -13,6 +13,7 @@ from .api import (  # noqa: F401
     parametric_bootstrap,
     profile_conf_int,
     qq_plot,
+    read_gcta_grm,
     read_phenotype,
     read_plink_bed,
     read_plink_ped,

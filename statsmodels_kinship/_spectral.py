@@ -23,16 +23,30 @@ from scipy.sparse import csgraph
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas",
-           "EigenvalueGroups", "group_eigenvalues", "delta_grid", "GROUP_RTOL",
-           "DELTA_GRID_SIZE", "DELTA_LOG_RANGE"]
+           "EigenvalueGroups", "group_eigenvalues", "delta_grid", "delta_scale",
+           "extend_delta_grid", "residual_spectrum", "spectrum_is_spread", "GROUP_RTOL",
+           "GROUP_ATOL",
+           "DELTA_GRID_SIZE", "DELTA_LOG_RANGE", "DELTA_LOG_MAX", "IDENTIFIABILITY_RTOL"]
 
 LOG_2PI = np.log(2 * np.pi)
-#: Eigenvalues equal to within this fraction of ``max(lam, 1)`` form one group.
+#: Eigenvalues equal to within this fraction of their value, or within ``GROUP_ATOL`` times
+#: the largest eigenvalue (the size of the rounding errors of ``eigh``), form one group. Both
+#: are relative, so that the grouping (and the fit) does not change when K is scaled, and the
+#: second does not merge the small eigenvalues of ``K + c 11'`` with a large c.
 GROUP_RTOL = 1e-10
+GROUP_ATOL = 1e3 * np.finfo(float).eps
 #: The global search over ``delta``: ``delta = 0`` and this many points, evenly spaced in
-#: ``log(delta lam_max)`` over this range (natural log).
+#: ``log(delta s)`` over this range (natural log), ``s`` the typical eigenvalue of
+#: :func:`delta_scale`. While the best point is the last one the grid is extended upwards
+#: with the same spacing, up to ``log(delta s) = DELTA_LOG_MAX`` (``delta s = 1e6``: h2 within
+#: about 1e-6 of 1; further out the weights ``1 / (delta lam + 1)`` of a singular K span
+#: more than 1e6 and the GLS fit loses digits for no gain).
 DELTA_GRID_SIZE = 29
 DELTA_LOG_RANGE = (-7.0, 7.0)
+DELTA_LOG_MAX = np.log(1e6)
+#: The variance components are not identified when the eigenvalues of K restricted to the
+#: residual space of exog are equal to within this fraction of their mean.
+IDENTIFIABILITY_RTOL = 1e-6
 _BLAS = ThreadpoolController()
 
 
@@ -55,9 +69,10 @@ class KinshipDecomposition:
     kinship : ndarray or scipy.sparse matrix, shape (n, n)
         Symmetric positive semidefinite. Validated by the caller, except for definiteness which
         is checked here from the eigenvalues.
-    psd_rtol : float
+    psd_rtol : float or None
         An eigenvalue below ``-psd_rtol * max(|lam|)`` is an error; eigenvalues between that and
-        zero are rounding noise and set to zero.
+        zero are rounding noise and set to zero. None (the default): :meth:`psd_tolerance` of
+        the precision of the values and the size of the largest block.
 
     Attributes
     ----------
@@ -67,9 +82,83 @@ class KinshipDecomposition:
         Number of independent blocks (connected components of the nonzero pattern).
     block_sizes : ndarray
         Size of each block.
+    psd_rtol : float
+        The tolerance applied.
+
+    Raises
+    ------
+    KinshipMemoryError
+        Before any block is formed, when the dense decomposition of the blocks would need
+        more than ``MEMORY_FRACTION`` of the memory available (:meth:`memory_needed`).
+
+    Warns
+    -----
+    DenseKinshipWarning
+        A sparse kinship with a block of more than ``DENSE_WARN_SIZE`` individuals, which is
+        decomposed as a dense matrix (memory ``8 s^2`` bytes, time ``O(s^3)``).
     """
 
-    def __init__(self, kinship, psd_rtol=1e-8):
+    #: A sparse kinship whose largest block (connected component of its nonzero pattern) has
+    #: more individuals than this is decomposed with a :class:`DenseKinshipWarning`.
+    DENSE_WARN_SIZE = 5000
+    #: The decomposition is refused up front when it would need more than this fraction of
+    #: the memory available (:func:`~statsmodels_kinship._validation.available_memory`).
+    MEMORY_FRACTION = 0.8
+    #: The floor of the PSD tolerance (float64 values, small blocks).
+    PSD_RTOL = 1e-8
+
+    @staticmethod
+    def psd_tolerance(eps, block_size):
+        r"""Relative tolerance of the PSD check for values of machine precision ``eps``.
+
+        ``max(PSD_RTOL, 10 sqrt(s) eps)`` with ``s`` the size of the largest block. Rounding
+        each entry of a PSD block to precision ``eps`` adds ``E`` with
+        :math:`|E_{ij}| \le \tfrac{\epsilon}{2} |K_{ij}|`, so (Weyl) every eigenvalue moves by
+        at most :math:`\|E\|_2 \le \|E\|_F \le \tfrac{\epsilon}{2} \|K\|_F
+        \le \tfrac{\epsilon}{2} \sqrt{s} \|K\|_2`. The factor 10 (20 times that bound)
+        leaves room for a K computed, not only stored, in that precision (a float32 GRM also
+        carries the rounding of its sums over SNPs). For float64 values the floor ``1e-8``
+        applies to every block of fewer than ``2e13`` individuals.
+        """
+        return max(KinshipDecomposition.PSD_RTOL, 10.0 * np.sqrt(block_size) * eps)
+
+    @staticmethod
+    def value_precision(kinship):
+        """Machine epsilon of the precision the values of ``kinship`` carry: float32's when
+        its dtype is float32 or every entry is a float32 number (a GRM stored as float32, as
+        GCTA's ``.grm.bin``, then converted to float64), else float64's."""
+        values = kinship.data if sparse.issparse(kinship) else np.asarray(kinship)
+        if values.dtype == np.float32:
+            return float(np.finfo(np.float32).eps)
+        flat = values.reshape(-1) if values.flags.c_contiguous else values.ravel(order="K")
+        step = 1 << 20  # in chunks: no float32 copy of a large K
+        for start in range(0, flat.size, step):
+            part = flat[start:start + step]
+            with np.errstate(over="ignore"):
+                if not np.array_equal(part.astype(np.float32), part):
+                    return float(np.finfo(float).eps)
+        return float(np.finfo(np.float32).eps)
+
+    @staticmethod
+    def memory_needed(sizes):
+        """Bytes of memory the dense decomposition of blocks of sizes ``sizes`` needs: the
+        eigenvectors of every block, plus, for the largest group of equal-sized blocks, the
+        blocks themselves and LAPACK's copy and workspace (``syevd``: about ``3 s^2``)."""
+        distinct, counts = np.unique(np.asarray(sizes, dtype=float), return_counts=True)
+        if not len(distinct):
+            return 0.0
+        squares = distinct ** 2
+        return 8.0 * (float(np.sum(counts * squares)) + float(np.max((counts + 3) * squares)))
+
+    def __init__(self, kinship, psd_rtol=None):
+        import warnings
+
+        from ._validation import (
+            DenseKinshipWarning,
+            KinshipMemoryError,
+            available_memory,
+        )
+
         n = kinship.shape[0]
         self.n = n
         is_sparse = sparse.issparse(kinship)
@@ -89,6 +178,25 @@ class KinshipDecomposition:
         order = np.argsort(labels, kind="stable")
         sizes = np.bincount(labels, minlength=n_comp)
         self.block_sizes = sizes
+        largest = int(sizes.max()) if n else 0
+        need = self.memory_needed(sizes)
+        free = available_memory()
+        if free is not None and need > self.MEMORY_FRACTION * free:
+            raise KinshipMemoryError(
+                f"kinship: decomposing its {self.n_blocks} block(s) (the largest has "
+                f"{largest} individuals, connected through the nonzero pattern) as dense "
+                f"matrices needs about {need / 2**30:.3g} GiB of memory and "
+                f"{free / 2**30:.3g} GiB are available; a sparse factorization of large "
+                "blocks is not available yet (it comes with several variance components)")
+        if is_sparse and largest > self.DENSE_WARN_SIZE:
+            warnings.warn(
+                f"the sparse kinship has a block of {largest} individuals (connected through "
+                f"its nonzero pattern), decomposed as a dense {largest} x {largest} matrix: "
+                f"about {need / 2**30:.3g} GiB of memory and O(s^3) time",
+                DenseKinshipWarning, stacklevel=3)
+        if psd_rtol is None:
+            psd_rtol = self.psd_tolerance(self.value_precision(kinship), largest)
+        self.psd_rtol = psd_rtol
         starts = np.concatenate([[0], np.cumsum(sizes)])
         # group blocks by size so that equal-sized families go through one batched eigh
         distinct_sizes, size_id = np.unique(sizes, return_inverse=True)
@@ -130,7 +238,7 @@ class KinshipDecomposition:
         if lo < -psd_rtol * top:
             raise ValueError(
                 "kinship is not positive semidefinite: smallest eigenvalue "
-                f"{lo:.4g} is below -{psd_rtol:g} times the largest ({top:.4g})")
+                f"{lo:.4g} is below -{psd_rtol:.3g} times the largest ({top:.4g})")
         self.eigenvalues = np.where(lam < 0, 0.0, lam)
 
     def rotate(self, a):
@@ -176,8 +284,9 @@ class EigenvalueGroups(NamedTuple):
     bounds: np.ndarray
 
 
-def group_eigenvalues(lam, rtol=GROUP_RTOL):
-    """Group eigenvalues that are equal to within ``rtol * max(max(lam), 1)``.
+def group_eigenvalues(lam, rtol=GROUP_RTOL, atol=GROUP_ATOL):
+    """Group eigenvalues that are equal to within ``rtol`` times their value or ``atol``
+    times the largest eigenvalue.
 
     The sorted eigenvalues are split wherever two neighbours differ by more than that; a
     family kinship has few groups (one per distinct eigenvalue of its family blocks), which
@@ -193,7 +302,9 @@ def group_eigenvalues(lam, rtol=GROUP_RTOL):
     order = np.argsort(lam, kind="stable")
     lam_sorted = lam[order]
     if n:
-        breaks = np.flatnonzero(np.diff(lam_sorted) > rtol * max(lam_sorted[-1], 1.0)) + 1
+        # relative tolerances only: K * s must give the same groups for any s > 0
+        tol = np.maximum(rtol * np.abs(lam_sorted[1:]), atol * abs(lam_sorted[-1]))
+        breaks = np.flatnonzero(np.diff(lam_sorted) > tol) + 1
         bounds = np.concatenate([[0], breaks, [n]]).astype(np.intp)
     else:
         bounds = np.zeros(1, dtype=np.intp)  # no group
@@ -208,13 +319,47 @@ def group_eigenvalues(lam, rtol=GROUP_RTOL):
     return EigenvalueGroups(label, values, counts, order, bounds)
 
 
-def delta_grid(lam_max, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
+def delta_scale(lam):
+    """The typical size of the eigenvalues of K, on which the search over ``delta`` is
+    centred: the median of the positive eigenvalues (those above ``1e-8`` times the
+    largest), 0.0 when there is none.
+
+    The median is unaffected by a few large eigenvalues (``K + c 11'``, the top principal
+    components of a genomic relationship matrix) and scales with K.
+    """
+    lam = np.asarray(lam, dtype=float)
+    top = lam.max() if lam.size else 0.0
+    if not top > 0:
+        return 0.0
+    return float(np.median(lam[lam > 1e-8 * top]))
+
+
+def delta_grid(scale, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
     """The global search grid over ``delta``: 0, then ``n_grid`` points with
-    ``log(delta lam_max)`` evenly spaced over ``log_range``; only ``[0.0]`` when
-    ``lam_max <= 0`` (delta is not identified)."""
-    if not lam_max > 0:
+    ``log(delta scale)`` evenly spaced over ``log_range``; only ``[0.0]`` when
+    ``scale <= 0`` (delta is not identified). ``scale`` is :func:`delta_scale` of the
+    eigenvalues."""
+    if not scale > 0:
         return np.zeros(1)
-    return np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / lam_max]
+    return np.r_[0.0, np.exp(np.linspace(*log_range, n_grid)) / scale]
+
+
+def extend_delta_grid(grid, scale, n_more=DELTA_GRID_SIZE // 2, log_max=DELTA_LOG_MAX):
+    """The next ``n_more`` points above ``grid`` (from :func:`delta_grid`), with its spacing
+    in ``log(delta scale)``, up to ``log_max`` (the last point of all is ``log_max`` itself);
+    empty when ``grid`` already reaches it.
+
+    Used while the best point of the search is the last one, so that the search range adapts
+    until the optimum is bracketed.
+    """
+    if len(grid) < 3 or not scale > 0:
+        return np.zeros(0)
+    step = np.log(grid[-1] / grid[-2])
+    top = np.log(grid[-1] * scale)
+    if top >= log_max - 1e-9 * step:
+        return np.zeros(0)
+    points = np.minimum(top + step * np.arange(1, n_more + 1), log_max)
+    return np.exp(np.unique(points)) / scale
 
 
 def chol_inverse(chol_lower):
@@ -265,6 +410,80 @@ def aliased_columns(exog, tol=1e-7):
     return aliased
 
 
+def spectrum_is_spread(eigenvalues, p, rtol=IDENTIFIABILITY_RTOL):
+    """True when K restricted to the residual space of any design of rank ``p`` has
+    eigenvalues that cannot all be equal to within ``rtol`` (relative), nor all near zero:
+    the variance components are identified and :func:`residual_spectrum` need not be
+    computed. O(n log n).
+
+    By Cauchy's interlacing theorem the ``n - p`` eigenvalues ``a_j`` of the restriction
+    satisfy ``lam_(j) <= a_j <= lam_(j+p)`` (sorted), so if they lie within ``a (1 +- w)``
+    then ``n - 2p`` consecutive sorted eigenvalues of K lie in a window of width ``2 a w``.
+    """
+    lam = np.sort(np.asarray(eigenvalues, dtype=float))
+    n = len(lam)
+    k = n - 2 * p
+    if k < 2:
+        return False
+    width = lam[k - 1:] - lam[:n - k + 1]
+    # sd(a) <= rtol mean(a) gives max |a_j - mean| <= rtol mean sqrt(n - p); a mean below
+    # rtol times the typical eigenvalue puts n - p eigenvalues below n rtol times it
+    allowed = 4.0 * rtol * np.sqrt(n) * lam[k - 1:] + n * rtol * delta_scale(lam)
+    return bool(np.all(width > allowed))
+
+
+def residual_spectrum(eigenvalues, exog_rot, big_ratio=10.0, max_big=64):
+    """Mean and standard deviation of the eigenvalues of K restricted to the residual space
+    of the design.
+
+    With ``Q`` an orthonormal basis of the rotated design and ``P = I - QQ'``, these are the
+    eigenvalues ``a_j`` of ``P diag(lam) P`` on the range of ``P`` (``n - p`` of them): the
+    restricted likelihood depends on K only through them. When they are all equal the data
+    cannot separate ``s_k^2`` from ``s_e^2`` (only ``s_k^2 a + s_e^2`` is identified).
+
+    Parameters
+    ----------
+    eigenvalues : ndarray, shape (n,)
+    exog_rot : ndarray, shape (n, p)
+        Rotated design of full column rank, ``p < n``.
+    big_ratio, max_big : float, int
+        Up to ``max_big`` eigenvalues that lie mostly in the column space of the design and
+        are more than ``big_ratio`` times the typical eigenvalue away from the mean (``K +
+        c 11'`` with an intercept) are handled exactly, apart from the rest, so that their
+        size does not swamp the result in rounding.
+
+    Returns
+    -------
+    mean, sd : float
+        ``sum_j a_j / (n - p)`` and ``sqrt(sum_j (a_j - mean)^2 / (n - p))``, in O(n p^2)
+        operations, without forming ``P``.
+    """
+    lam = np.asarray(eigenvalues, dtype=float)
+    x = np.asarray(exog_rot, dtype=float)
+    n, p = x.shape
+    dof = n - p
+    q = linalg.qr(x, mode="economic", check_finite=False)[0] if p else np.zeros((n, 0))
+    lev = np.einsum("ij,ij->i", q, q)  # ||q_k||^2; P_kk = 1 - ||q_k||^2
+    mean = float(lam @ (1.0 - lev)) / dof  # tr(P diag(lam)) / (n - p)
+    d = lam - mean
+    # ||P D P||_F^2 with D = diag(d): for the eigenvalues of moderate size by the expansion
+    # sum d_k^2 (1 - 2 ||q_k||^2) + ||Q' D Q||_F^2; the few large ones apart, from columns of P
+    size = np.abs(d) * lev
+    typical = max(delta_scale(lam), abs(mean))
+    big = np.argsort(-size, kind="stable")[:max_big]
+    big = big[size[big] > big_ratio * typical]
+    d_small = d.copy()
+    d_small[big] = 0.0
+    g = (q * d_small[:, None]).T @ q
+    ss = float(d_small ** 2 @ (1.0 - 2.0 * lev)) + float(np.sum(g * g))
+    if len(big):
+        cols = -(q @ q[big].T)  # columns of P at the large eigenvalues
+        cols[big, np.arange(len(big))] += 1.0
+        ss += 2.0 * float(d[big] @ (d_small @ cols ** 2))
+        ss += float(d[big] @ (cols[big] ** 2) @ d[big])
+    return mean, float(np.sqrt(max(ss, 0.0) / dof))
+
+
 class ProfiledLikelihood:
     """(Restricted) log-likelihood of rotated data as a function of ``delta = s_k^2 / s_e^2``.
 
@@ -275,7 +494,7 @@ class ProfiledLikelihood:
         Rotated design of full column rank.
     endog_rot : ndarray, shape (n,)
     group_rtol : float
-        Eigenvalues equal to within ``group_rtol * max(max(lam), 1)`` (see
+        Eigenvalues equal to within ``group_rtol`` times their value (see
         :func:`group_eigenvalues`) share one set of cross-product sums, which makes each
         evaluation independent of n when K has few distinct eigenvalues.
 
@@ -296,6 +515,8 @@ class ProfiledLikelihood:
         z = np.column_stack([exog_rot, endog_rot])
         self.n, self.p = exog_rot.shape
         self.max_eigenvalue = float(lam.max()) if len(lam) else 0.0
+        #: the typical eigenvalue, on which the search over delta is centred
+        self.delta_scale = delta_scale(lam)
         groups = group_eigenvalues(lam, group_rtol)
         if self.n and len(groups.counts) * 2 <= self.n:
             # sufficient statistics per distinct eigenvalue
@@ -427,8 +648,10 @@ class ProfiledLikelihood:
     def maximize(self, reml=True, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
         """Global maximum over ``delta >= 0``.
 
-        The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta lam_max)``
-        in ``log_range`` (natural log); the maximum is then located in the bracket around the
+        The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta s)`` in
+        ``log_range`` (natural log), ``s`` the typical eigenvalue (:func:`delta_scale`); while
+        the best point is the last one the grid is extended upwards (:func:`extend_delta_grid`)
+        up to ``delta s = 1e6``. The maximum is then located in the bracket around the
         best grid point as the root of the analytic score (``brentq``, to machine precision
         in ``delta``, 1e-12 relative), or at ``delta = 0`` when the score there is not positive and
         ``delta = 0`` is the best grid point. Bounded Brent on the likelihood is the fallback
@@ -446,9 +669,15 @@ class ProfiledLikelihood:
             return 0.0, self.loglike(0.0, reml), {
                 "converged": True, "boundary": True, "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
-        grid = delta_grid(lam_max, n_grid, log_range)
+        grid = delta_grid(self.delta_scale, n_grid, log_range)
         values = self._loglike_grid(grid, reml)
         best = int(np.argmax(values))
+        while best == len(grid) - 1:  # not bracketed: extend the search upwards
+            more = extend_delta_grid(grid, self.delta_scale)
+            if not len(more):
+                break
+            grid, values = np.r_[grid, more], np.r_[values, self._loglike_grid(more, reml)]
+            best = int(np.argmax(values))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
         counter = {"n": len(grid)}
 
@@ -459,8 +688,10 @@ class ProfiledLikelihood:
         converged, message = True, ""
         if best == len(grid) - 1:
             delta, converged = grid[-1], False
-            message = ("the variance ratio s_k^2/s_e^2 reached the upper end of the search "
-                       f"(delta = {delta:.3g}): the residual variance is near zero")
+            message = ("the variance ratio s_k^2/s_e^2 reached the upper limit of the search "
+                       f"(delta = {delta:.3g}, {np.exp(DELTA_LOG_MAX):.0e} times the inverse "
+                       "of the typical eigenvalue of the kinship) and the likelihood still "
+                       "increases: the residual variance is estimated as zero (h2 = 1)")
         elif best == 0 and score(0.0) <= 0:
             delta = 0.0
         elif score(lo) > 0 > score(hi):

@@ -8,7 +8,7 @@ from .inference import (  # noqa: F401
     satterthwaite_df,
     t_test_satterthwaite,
 )
-from .io import read_phenotype, read_plink_bed, read_plink_ped  # noqa: F401
+from .io import read_gcta_grm, read_phenotype, read_plink_bed, read_plink_ped  # noqa: F401
 from .kinship import (  # noqa: F401
     genomic_relationship_matrix,
     individual_labels,

@@ -31,17 +31,25 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
    the analytic score inside the model's bracket, to machine precision.
 3. *Estimates.* At each replicate's optimum the fixed effects, their standard errors and the
    log-likelihood are computed exactly as :class:`~statsmodels_kinship.KinshipMixedLM` does
-   (Cholesky factor of the weighted cross products of ``[X~ y~]``), and the observed
-   information of the variance components from the residual spectrum.
+   (Cholesky factor of the weighted cross products of ``[X~ z~]``, ``z~`` the deviation of
+   the replicate from the simulating mean), and the observed information of the variance
+   components from the residual spectrum.
 
-A replicate whose likelihood is not bracketed as expected is refitted by the model's own
-1-D search (:meth:`ProfiledLikelihood.maximize`); one whose search ends at the upper end
-(residual variance near zero) is reported as not converged. The cost of a run is one
-eigendecomposition of size ``R - p`` (in the first run for a model and method) plus, per
-replicate, one Cholesky factorisation and one triangular inverse of size ``p``.
+Replicates are refitted as deviations from the simulating mean (which lies in the span of
+``X~``; its coefficients are added to the refitted ones), so that no cross product sees a
+large mean. ``delta = inf`` (``s_e^2 = 0``, h2 = 1) is a boundary estimate like ``delta =
+0``: with K positive definite the criterion has a finite limit there, used when it beats
+the grid and the criterion decreases towards it; an optimum beyond the grid's end is
+searched for in the open bracket. A replicate whose likelihood is not bracketed as expected
+is refitted by the model's own 1-D search (:meth:`ProfiledLikelihood.maximize`), on its
+deviation from the mean; one that search leaves unsettled is reported as not converged.
+The cost of a run is one eigendecomposition of size ``R - p`` (in the first run for a model
+and method) plus, per replicate, one Cholesky factorisation and one triangular inverse of
+size ``p``.
 """
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -53,13 +61,24 @@ from statsmodels.tools.sm_exceptions import (
     ValueWarning,
 )
 
-from ._spectral import LOG_2PI, ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
+from ._spectral import (
+    DELTA_LOG_MAX,
+    LOG_2PI,
+    ProfiledLikelihood,
+    delta_grid,
+    delta_scale,
+    group_eigenvalues,
+    serial_blas,
+)
 
 __all__ = ["parametric_bootstrap", "simulate", "KinshipBootstrapResults", "bootstrap_interval"]
 
 _BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
 _STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
 _MAX_NEWTON = 200
+#: eigenvalues of K below this fraction of the largest are zero up to rounding (as
+#: :func:`_spectral.delta_scale` counts positive eigenvalues)
+_POSITIVE_RTOL = 1e-8
 _METHODS = ("studentized", "percentile", "basic", "normal")
 
 
@@ -111,17 +130,49 @@ def simulate(results, nsim=1, seed=None):
     >>> simulate(res, nsim=3, seed=0).shape
     (3, 120)
     """
+    _check_results(results)
     nsim = _check_count(nsim, "nsim")
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
-    z = np.random.default_rng(seed).standard_normal((nsim, model.decomposition.n))
+    z = _rng(seed).standard_normal((nsim, model.decomposition.n))
     return model.decomposition.unrotate((mean_rot + sd_rot * z).T).T
 
 
 def _check_count(value, name):
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    """``value`` as an int >= 1 (an integral float such as 1e3 is accepted), or an error
+    naming ``name``: TypeError for a non-number (None, a string, a bool), ValueError for
+    anything else (0, negative, fractional, inf, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, Real)):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r} "
+                        f"({type(value).__name__})")
+    if not (np.isfinite(value) and value >= 1 and value == np.floor(value)):
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def _rng(seed):
+    """:func:`numpy.random.default_rng` of ``seed``, or an error naming the argument."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
+                        "numpy.random.SeedSequence or a numpy.random.Generator; got "
+                        f"{seed!r} ({err})") from None
+
+
+def _check_results(results, name="results"):
+    """A fitted KinshipMixedLM (its results or their wrapper), or a TypeError naming the
+    argument."""
+    model = getattr(results, "model", None)
+    if model is None or not hasattr(model, "decomposition") or not hasattr(results, "vcomp"):
+        raise TypeError(f"{name} must be a KinshipMixedLM fit (the results of "
+                        f"KinshipMixedLM(...).fit()), got {type(results).__name__}")
+    return results
+
+
+def _check_progress(progress):
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be None, True or False, got {progress!r}")
 
 
 def _same_rotation(a, b):
@@ -236,38 +287,67 @@ class _BatchRefit:
             self.stack_lam = group_lam
         # the model's 1-D search grid, so that a replicate is refitted to the optimum
         # model.fit() would find
-        self.grid = delta_grid(self.lam_max)
+        self.delta_scale = delta_scale(lam)
+        self.grid = delta_grid(self.delta_scale)
+        # the model's upper limit of the search (ProfiledLikelihood.maximize)
+        self.delta_max = np.exp(DELTA_LOG_MAX) / self.delta_scale if self.lam_max > 0 else 0.0
+        # delta = inf (s_e^2 = 0, h2 = 1) is a boundary estimate when the residual spectrum
+        # is positive (each value above _POSITIVE_RTOL times the largest eigenvalue of K;
+        # otherwise -2 llf -> +inf as delta -> inf) and, under ML, K positive definite (a
+        # null direction of K in the span of X makes the ML likelihood unbounded there)
+        top = float(lam.max()) if n else 0.0
+        self.inf_ok = bool(n > p and top > 0 and self.a.min() > _POSITIVE_RTOL * top
+                           and (self.reml or lam.min() > _POSITIVE_RTOL * top))
+        if self.inf_ok:  # what the limits at delta = inf need (_limits_at_infinity)
+            self.xi = self.a[:R - p]
+            q_red, r_red = linalg.qr(self.x_red, mode="economic", check_finite=False)
+            self._red_qr = (q_red, r_red)
+            self._logdet_xx = 2.0 * float(np.log(np.abs(np.diag(r_red))).sum())
+            lb = self.a_red[:, None] * self.basis  # L C
+            xlx = (self.x_red.T * self.a_red) @ self.x_red
+            xlc = self.x_red.T @ lb
+            inner = xlx - (xlc / self.xi) @ xlc.T  # X'(L - L C diag(1/xi) C'L) X
+            r_inv = linalg.solve_triangular(r_red, np.eye(p), check_finite=False)
+            self._cov_at_infinity = np.clip(np.diag(r_inv @ (r_inv.T @ inner @ r_inv)
+                                                    @ r_inv.T), 0.0, None)
+        # coefficients of a mean in the span of X~ (the simulating fit's X~ b): responses are
+        # refitted as deviations from it and the coefficients added back (GLS is equivariant)
+        self._x_qr = linalg.qr(x, mode="economic", check_finite=False)
 
     def doubles_per_replicate(self):
         """Working memory (doubles) one replicate of a batch needs."""
-        return 2 * self.n + 3 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * len(
-            self.grid)
+        return 2 * self.n + 2 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * (
+            len(self.grid) + 1)
 
     # -- data of a batch ----------------------------------------------------------------
 
-    def reduce(self, mean_rot, noise):
-        """Reduced responses ``y~`` (b, R), per-group sums of squares (b, G_big) and the
-        squared residual coordinates ``e`` (b, J) of ``mean_rot + noise`` (rotated)."""
+    def mean_coefficients(self, mean_rot):
+        """Coefficients ``c`` with ``X~ c = mean_rot`` (a mean in the span of X~)."""
+        q, r = self._x_qr
+        return linalg.solve_triangular(r, q.T @ mean_rot, check_finite=False)
+
+    def reduce(self, noise):
+        """Reduced deviations ``z~`` (b, R) of the responses from their mean, per-group sums
+        of squares (b, G_big) and the squared residual coordinates ``e`` (b, J), from the
+        rotated ``noise``. The mean (in the span of X~) is left out: it drops out of every
+        residual quantity and its coefficients are added to the refitted ones, so no cross
+        product ever sees a large mean (a trait far from zero loses no precision)."""
         b = noise.shape[0]
         p = self.p
-        y_red = np.empty((b, self.n_red))
         noise_red = np.empty((b, self.n_red))
         k = len(self.pass_rows)
         noise_red[:, :k] = noise[:, self.pass_rows]
-        y_red[:, :k] = mean_rot[self.pass_rows] + noise_red[:, :k]
         left = np.empty((b, len(self.big)))
         for j, (rows, q) in enumerate(self.big):
             nz = noise[:, rows]
             zr = nz @ q
             start = k + j * p
             noise_red[:, start:start + p] = zr
-            y_red[:, start:start + p] = mean_rot[rows] @ q + zr
             left[:, j] = np.maximum(np.einsum("ij,ij->i", nz, nz)
                                     - np.einsum("ij,ij->i", zr, zr), 0.0)
-        # the mean lies in the span of X~, orthogonal to the residual basis
         eta = noise_red @ self.basis
         e = np.concatenate([eta * eta, left], axis=1)
-        return y_red, left, e
+        return noise_red, left, e
 
     # -- the 1-D search on a batch ------------------------------------------------------
 
@@ -286,28 +366,56 @@ class _BatchRefit:
         f2 = self.dof * (r2 / rss - (r1 / rss) ** 2) - (wl * wl) @ self.ld_count
         return f, f1, f2
 
+    def _at_infinity(self, e):
+        """Criterion at ``delta = inf`` (its limit, on the scale of :meth:`_criterion`) and
+        the sign of its derivative in delta just below infinity, per row; ``(+inf, +1)``
+        where the limit is not an estimate (``inf_ok`` False: some eigenvalue of the
+        residual spectrum is zero, so the criterion grows without bound, or, under ML, K is
+        singular)."""
+        if not self.inf_ok:
+            return np.full(len(e), np.inf), np.ones(len(e))
+        # with t = 1/delta: f = dof log sum e/(t + a) + sum c log(t + l) (the log t terms
+        # cancel, the counts summing to dof); its limit and slope at t = 0
+        s1 = e @ (1.0 / self.a)
+        s2 = e @ (1.0 / self.a ** 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f_inf = self.dof * np.log(s1) + self.ld_count @ np.log(self.ld_eig)
+            slope_t = -self.dof * s2 / s1 + self.ld_count @ (1.0 / self.ld_eig)
+        return f_inf, -np.sign(slope_t)  # d/d delta = -t^2 d/dt
+
     def search(self, e, fixed_delta=None):
         """Optimal delta per replicate (``fixed_delta`` for all when given: a fit made with
-        ``kinship_ratio``), and a status: 0 found here, 1 refit by the model's own search,
-        2 upper end of the search (not converged)."""
+        ``kinship_ratio``), and a status: 0 found here, 1 to be refitted by the model's own
+        search.
+
+        ``delta = inf`` (``s_e^2 = 0``) is a boundary estimate, found as ``delta = 0`` is: the
+        likelihood at infinity (its limit) beats every grid point and decreases towards it.
+        When the best grid point is the last one the bracket is open, ``(grid[-2], inf)``,
+        and the search goes on outwards: the optimum is never capped by the grid."""
         b = e.shape[0]
         status = np.zeros(b, dtype=int)
         if fixed_delta is not None:
             return np.full(b, float(fixed_delta)), status
         if self.lam_max <= 0:  # delta not identified; the model reports 0
             return np.zeros(b), status
-        grid = self.grid
-        weights = 1.0 / (1.0 + grid[:, None] * self.a[None, :])
+        grid = np.r_[self.grid, np.inf]
+        weights = 1.0 / (1.0 + self.grid[:, None] * self.a[None, :])
+        f_inf, f1_inf = self._at_infinity(e)
         with np.errstate(divide="ignore"):
             values = (self.dof * np.log(e @ weights.T)
-                      + np.log1p(grid[:, None] * self.ld_eig) @ self.ld_count)
+                      + np.log1p(self.grid[:, None] * self.ld_eig) @ self.ld_count)
+        values = np.column_stack([values, f_inf])
+        values[np.isnan(values)] = np.inf
         best = np.argmin(values, axis=1)
         delta = grid[best].copy()
-        last = best == len(grid) - 1
-        status[last] = 2
+        last = len(grid) - 1
         lo = grid[np.maximum(best - 1, 0)]
-        hi = grid[np.minimum(best + 1, len(grid) - 1)]
-        todo = ~last
+        hi = grid[np.minimum(best + 1, last)]
+        todo = np.ones(b, dtype=bool)
+        at_inf = best == last
+        done_inf = at_inf & (f1_inf <= 0)  # a boundary estimate, s_e^2 = 0
+        todo[done_inf] = False
+        lo[at_inf] = grid[last - 1]
         zero_best = todo & (best == 0)
         if zero_best.any():
             f1_0 = self._criterion(e[zero_best], np.zeros(zero_best.sum()))[1]
@@ -317,7 +425,10 @@ class _BatchRefit:
         idx = np.flatnonzero(todo)
         if len(idx):
             f1_lo = self._criterion(e[idx], lo[idx])[1]
-            f1_hi = self._criterion(e[idx], hi[idx])[1]
+            open_end = np.isinf(hi[idx])
+            with np.errstate(invalid="ignore"):
+                f1_hi = np.where(open_end, f1_inf[idx],
+                                 self._criterion(e[idx], np.where(open_end, 1.0, hi[idx]))[1])
             bracketed = (f1_lo < 0) & (f1_hi > 0)  # score(lo) > 0 > score(hi)
             status[idx[~bracketed]] = 1
             idx = idx[bracketed]
@@ -333,10 +444,13 @@ class _BatchRefit:
     def _newton(self, e, lo, hi, x):
         """Root of the derivative of the criterion in ``(lo, hi)``, where it goes from
         negative to positive: Newton steps in ``log(delta)`` (in delta when the bracket
-        starts at 0), bisection when a step leaves the bracket. Stops when a step is below
-        1e-13 relative, after which the error is at rounding level (quadratic convergence);
-        ``ok`` is False where that did not happen."""
-        x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
+        starts at 0), bisection when a step leaves the bracket (an open bracket, ``hi =
+        inf``, is widened by a factor 16 instead, up to the model's limit ``delta_max``).
+        Stops when a step is below 1e-13 relative, after which the error is at rounding level
+        (quadratic convergence); ``ok`` is False where that did not happen."""
+        inside = (x > lo) & (x < hi)
+        x = np.where(inside, x, np.where(np.isinf(hi), 16.0 * lo, 0.5 * (lo + hi)))
+        cap = self.delta_max
         done = np.zeros(len(x), dtype=bool)
         act = np.arange(len(x))
         for _ in range(_MAX_NEWTON):
@@ -351,31 +465,40 @@ class _BatchRefit:
                 # in t = log(delta): d/dt [delta f'] = delta f' + delta^2 f''
                 log_step = f1 / (f1 + xa * f2)
                 new = np.where(la > 0, xa * np.exp(-log_step), xa - f1 / f2)
-            out = ~((new > la) & (new < ha))
-            new[out] = np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
-                                0.5 * (la[out] + ha[out]))
-            finished = ((np.abs(new - xa) <= 1e-13 * np.abs(new)) | (f1 == 0)
-                        | (ha - la <= 1e-15 * ha))
-            x[act] = np.where(f1 == 0, xa, new)
+                out = ~((new > la) & (new < ha))
+                new[out] = np.where(np.isinf(ha[out]), 16.0 * la[out],
+                                    np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
+                                             0.5 * (la[out] + ha[out])))
+                finished = ((np.abs(new - xa) <= 1e-13 * np.abs(new)) | (f1 == 0)
+                            | (np.isfinite(ha) & (ha - la <= 1e-15 * ha)))
+            # an open bracket widened this far: the criterion keeps decreasing towards
+            # delta = inf, which is not a reachable estimate here (K singular)
+            give_up = ~finished & np.isinf(ha) & ~(new <= cap)
+            x[act] = np.where(f1 == 0, xa, np.where(give_up, xa, new))
             done[act[finished]] = True
-            act = act[~finished]
+            act = act[~(finished | give_up)]
         return x, done
 
     # -- estimates at given deltas ------------------------------------------------------
 
-    def evaluate(self, y_red, left, e, delta):
-        """Estimates at ``delta`` per replicate, computed as KinshipMixedLMResults does."""
+    def evaluate(self, noise_red, left, e, delta, mean_coef):
+        """Estimates at ``delta`` per replicate, computed as KinshipMixedLMResults does, from
+        the deviations ``noise_red`` of the responses from their mean ``X~ mean_coef``.
+
+        ``delta = inf`` is the boundary ``s_e^2 = 0`` (h2 = 1), evaluated as the limit by
+        :meth:`_limits_at_infinity`."""
         b, p = len(delta), self.p
-        w_red = 1.0 / (1.0 + delta[:, None] * self.a_red)
-        wy = w_red * y_red
+        inf = np.isposinf(delta)
+        d = np.where(inf, 0.0, delta)[:, None]  # rows at infinity are overwritten below
+        w_red = 1.0 / (1.0 + d * self.a_red)
+        wy = w_red * noise_red
         c = wy @ self.x_red
-        t = (wy * y_red).sum(axis=1)
+        t = (wy * noise_red).sum(axis=1)
         if len(self.left_lam):
-            t += (left / (1.0 + delta[:, None] * self.left_lam)).sum(axis=1)
-        logdet_v = np.log1p(delta[:, None] * self.logdet_lam) @ self.logdet_count
+            t += (left / (1.0 + d * self.left_lam)).sum(axis=1)
+        logdet_v = np.log1p(d * self.logdet_lam) @ self.logdet_count
         if self.stack is not None:
-            gram = ((1.0 / (1.0 + delta[:, None] * self.stack_lam)) @ self.stack)
-            gram = gram.reshape(b, p, p)
+            gram = ((1.0 / (1.0 + d * self.stack_lam)) @ self.stack).reshape(b, p, p)
         else:
             gram = None
         params = np.empty((b, p))
@@ -410,18 +533,50 @@ class _BatchRefit:
             crit = self.dof * (1.0 + LOG_2PI + np.log(rss / self.dof)) + logdet_v
         if self.reml:
             crit += logdet_a
-        s_k2 = delta * scale
-        vcomp_cov = self._vcomp_cov(e, s_k2, scale)
+        s_k2, s_e2 = d[:, 0] * scale, scale
+        bse = np.sqrt(scale[:, None] * diag_inv)
+        if inf.any():
+            s_k2[inf], s_e2[inf] = 0.0, 0.0
+            params[inf], bse[inf], s_k2[inf], crit[inf] = self._limits_at_infinity(
+                noise_red[inf], e[inf])
+        params += mean_coef
+        vcomp_cov = self._vcomp_cov(e, s_k2, s_e2)
         m = self.mean_diag
-        den = s_k2 * m + scale
-        h2 = s_k2 * m / den
-        grad = np.stack([m * scale / den ** 2, -s_k2 * m / den ** 2], axis=1)
-        with np.errstate(invalid="ignore"):
+        den = s_k2 * m + s_e2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h2 = s_k2 * m / den
+            grad = np.stack([m * s_e2 / den ** 2, -s_k2 * m / den ** 2], axis=1)
             bse_h2 = np.sqrt(np.einsum("bi,bij,bj->b", grad, vcomp_cov, grad))
             bse_vcomp = np.sqrt(np.diagonal(vcomp_cov, axis1=1, axis2=2))
-        return {"delta": delta, "params": params, "bse": np.sqrt(scale[:, None] * diag_inv),
-                "llf": -0.5 * crit, "vcomp": np.stack([s_k2, scale], axis=1),
-                "bse_vcomp": bse_vcomp, "h2": h2, "bse_h2": bse_h2}
+        return {"delta": delta, "params": params, "bse": bse, "llf": -0.5 * crit,
+                "vcomp": np.stack([s_k2, s_e2], axis=1), "bse_vcomp": bse_vcomp, "h2": h2,
+                "bse_h2": bse_h2}
+
+    def _limits_at_infinity(self, noise_red, e):
+        """Fixed effects (of the deviations), their standard errors, ``s_k^2`` and ``-2 llf``
+        at ``delta = inf`` (``s_e^2 = 0``, ``V = s_k^2 K``), as limits, per row.
+
+        With ``C`` the residual basis (``C' diag(lam) C = diag(xi)``, all ``xi > 0``), the GLS
+        residual is ``r = L C diag(1/xi) C'z`` (``L = diag(lam)``) and the covariance of b is
+        ``s_k^2 (X'X)^-1 X'(L - L C diag(1/xi) C'L) X (X'X)^-1``: both stay finite when K is
+        singular in the span of X (a centred GRM with an intercept), where weights ``1/lam``
+        would not. ``s_k^2 = sum(e / a) / dof``; ``-2 llf`` is the limit of the criterion:
+        ``dof (1 + log 2 pi + log s_k^2)`` plus ``sum c log a + log|X'X|`` (REML, Harville's
+        identity) or ``sum log lam`` (ML).
+        """
+        q, r = self._red_qr
+        eta = noise_red @ self.basis
+        resid = self.a_red * ((eta / self.xi) @ self.basis.T)
+        params = linalg.solve_triangular(r, q.T @ (noise_red - resid).T,
+                                         check_finite=False).T
+        s_k2 = (e @ (1.0 / self.a)) / self.dof
+        bse = np.sqrt(s_k2[:, None] * self._cov_at_infinity)
+        crit = self.dof * (1.0 + LOG_2PI + np.log(s_k2))
+        if self.reml:
+            crit += self.ld_count @ np.log(self.ld_eig) + self._logdet_xx
+        else:
+            crit += self.logdet_count @ np.log(self.logdet_lam)
+        return params, bse, s_k2, crit
 
     def _vcomp_cov(self, e, s_k2, s_e2):
         """Inverse observed information of ``(s_k^2, s_e^2)`` per replicate.
@@ -453,29 +608,41 @@ class _BatchRefit:
 
     def prepare(self, mean_rot, noise, source=None):
         """The batch ``mean_rot + noise`` (rotated by ``source``'s decomposition, default
-        this model's) in this model's rotation, with its reduced data (:meth:`reduce`):
-        what :meth:`fit` takes, once for any number of fits of the batch."""
+        this model's) in this model's rotation, as the coefficients of the mean in this
+        model's design, the noise and its reduced data (:meth:`reduce`): what :meth:`fit`
+        takes, once for any number of fits of the batch."""
         if source is not None and not _same_rotation(source, self.model):
             def move(a):
                 orig = source.decomposition.unrotate(np.atleast_2d(a).T)
                 return self.model.decomposition.rotate(orig).T
 
             mean_rot, noise = move(mean_rot)[0], move(noise)
-        return (mean_rot, noise) + self.reduce(mean_rot, noise)
+        return (self.mean_coefficients(mean_rot), noise) + self.reduce(noise)
 
     def fit(self, batch, fixed_delta=None):
         """Refit every replicate of ``batch`` (from :meth:`prepare`), with ``delta`` held at
         ``fixed_delta`` when given. Returns the estimates and ``converged`` per replicate."""
-        mean_rot, noise, y_red, left, e = batch
+        mean_coef, noise, noise_red, left, e = batch
         delta, status = self.search(e, fixed_delta)
         converged = status != 2
-        for i in np.flatnonzero(status == 1):
+        fallback = np.flatnonzero(status == 1)
+        if len(fallback):
+            f_inf = self._at_infinity(e[fallback])[0]
+        for j, i in enumerate(fallback):
+            # the model's own search on the deviation from the mean (the same optimum:
+            # the likelihood does not depend on the mean in the span of X)
             prof = ProfiledLikelihood(self.model.decomposition.eigenvalues,
-                                      self.model._exog_rot, mean_rot + noise[i])
+                                      self.model._exog_rot, noise[i])
             with serial_blas():
                 delta[i], _, info = prof.maximize(self.reml)
             converged[i] = info["converged"]
-        out = self.evaluate(y_red, left, e, delta)
+            if np.isfinite(delta[i]):
+                f_found = self._criterion(e[i:i + 1], delta[i:i + 1])[0][0]
+            else:
+                f_found = np.inf
+            if f_inf[j] <= f_found:  # the boundary s_e^2 = 0 is at least as good
+                delta[i], converged[i] = np.inf, True
+        out = self.evaluate(noise_red, left, e, delta, mean_coef)
         out["converged"] = converged
         return out
 
@@ -521,9 +688,10 @@ def _run(results, refits, nsim, seed, batch_size, progress, desc):
     stacked arrays per entry of ``refits``."""
     nsim = _check_count(nsim, "nsim")
     size = _batch_size(batch_size, nsim, [refit for refit, _ in refits])
+    _check_progress(progress)
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     parts = [[] for _ in refits]
     bar = _Progress(progress, nsim, desc)
     try:
@@ -578,11 +746,17 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     -----
     Replicates are drawn and refitted in the rotated space of the model's decomposition of K;
     no replicate decomposes K or rotates data again. See the module docstring
-    (:mod:`statsmodels_kinship.bootstrap`) for the batched refit. A replicate whose search
-    ends at the upper end of the variance ratio (residual variance near zero: what
-    ``model.fit`` reports with a ConvergenceWarning) is kept in the replicate tables with
-    ``converged`` False, counted in ``n_failed``, reported in a warning and in the summary, and
-    left out of the intervals.
+    (:mod:`statsmodels_kinship.bootstrap`) for the batched refit. Each replicate is refitted
+    as its deviation from the simulating mean ``X b`` (the coefficients added back), so a
+    trait far from zero loses no precision: the replicates are invariant to ``y + c``.
+
+    Boundary estimates are valid replicates, counted and used in the intervals: ``s_k^2 =
+    0`` (``delta = 0``, ``n_boundary_kinship``) and, with a positive definite K, ``s_e^2 =
+    0`` (``delta = inf``, ``h2 = 1``, ``n_boundary_residual``), where the likelihood is
+    highest in the limit. A replicate whose refit does not converge (the model's own search
+    did not settle: a singular K with the residual variance near zero) is kept in the
+    replicate tables with ``converged`` False, counted in ``n_failed``, reported in a warning
+    and in the summary, and left out of the intervals.
 
     References
     ----------
@@ -609,6 +783,8 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     >>> ci = boot.conf_int(method="percentile")
     """
     start = time.perf_counter()
+    _check_results(results)
+    nsim = _check_count(nsim, "nsim")
     model = results.model
     fixed = results.delta if results.fit_info.get("fixed_ratio") else None
     refits = [(_batch_refit(model, results.reml), fixed)]
@@ -618,9 +794,10 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     if boot.n_failed:
         warnings.warn(
             f"{boot.n_failed} of {boot.nsim} bootstrap replicates did not converge (the "
-            "variance ratio reached the upper end of the search: residual variance near "
-            "zero); they are kept in the replicate tables with converged == False and left "
-            "out of the intervals", ConvergenceWarning, stacklevel=2)
+            "model's search did not settle, e.g. a singular kinship with the residual "
+            "variance near zero); they are kept in the replicate tables with converged == "
+            f"False and left out of the intervals, which use {boot.n_used}",
+            ConvergenceWarning, stacklevel=2)
     return boot
 
 
@@ -647,6 +824,18 @@ def _dh_quantile(values, probs):
             lo, hi = values[k[j] - 1], values[k[j]]
             out[j] = lo + (z[0] - z[1]) / (z[2] - z[1]) * (hi - lo)
     return out
+
+
+def _check_interval_args(alpha, method, method_name="method"):
+    """``alpha`` as a float in (0, 1) and ``method`` one of :data:`_METHODS`, or an error
+    naming the argument."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"{method_name} must be one of {', '.join(_METHODS)}; got {method!r}")
+    return float(alpha), method
 
 
 def bootstrap_interval(estimate, replicates, alpha=0.05, method="studentized", bse=None,
@@ -682,21 +871,24 @@ def bootstrap_interval(estimate, replicates, alpha=0.05, method="studentized", b
     * studentized (eq. 5.7): ``t - se z*_((R+1)(1-alpha/2)), t - se z*_((R+1)alpha/2)``;
     * percentile (eq. 5.18): ``t*_((R+1)alpha/2), t*_((R+1)(1-alpha/2))``.
 
-    The intervals are not truncated to the parameter space: for a variance near zero the
-    basic, normal and studentized intervals can reach below zero (prefer the percentile or
-    the profile-likelihood interval there).
+    The intervals are not truncated to the parameter space here (this function does not
+    know it): for a variance near zero the basic, normal and studentized intervals can reach
+    below zero. :meth:`KinshipBootstrapResults.conf_int_vcomp` clips them to it.
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    alpha, method = _check_interval_args(alpha, method)
     t = np.asarray(replicates, dtype=float)
+    if t.ndim != 1:
+        raise ValueError(f"replicates must be 1-D (one value per replicate), got shape {t.shape}")
     probs = np.array([alpha / 2, 1 - alpha / 2])
     if method == "studentized":
         if bse is None or bse_replicates is None:
             raise ValueError("the studentized interval needs bse and bse_replicates")
+        bse_replicates = np.asarray(bse_replicates, dtype=float)
+        if bse_replicates.shape != t.shape:
+            raise ValueError(f"bse_replicates must have one value per replicate ({len(t)}), "
+                             f"got shape {bse_replicates.shape}")
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = (t - estimate) / np.asarray(bse_replicates, dtype=float)
+            t = (t - estimate) / bse_replicates
     t = np.sort(t[np.isfinite(t)])
     if not len(t) or not np.isfinite(estimate):
         return np.full(2, np.nan)
@@ -730,12 +922,19 @@ class KinshipBootstrapResults:
         replicate and their standard errors (observed information).
     h2, bse_h2, llf, delta : pandas.Series
         Heritability with its delta-method standard error, log-likelihood (restricted under
-        REML) and variance ratio of each replicate.
+        REML) and variance ratio of each replicate; ``delta`` is ``inf`` (and h2 1) for a
+        replicate estimated at ``s_e^2 = 0``.
     converged : pandas.Series of bool
-        False for a replicate whose search ended at the upper end of the variance ratio; such
-        replicates are kept in the tables and left out of the intervals.
+        False for a replicate whose refit did not converge; such replicates are kept in the
+        tables, left out of the intervals and counted in ``n_failed`` (with a warning).
     n_failed : int
         Number of replicates that did not converge.
+    n_used : int
+        Number of replicates the intervals use (``nsim - n_failed``).
+    n_boundary_kinship, n_boundary_residual : int
+        Converged replicates estimated on the boundary: ``s_k^2 = 0`` (``delta = 0``,
+        ``h2 = 0``) and ``s_e^2 = 0`` (``delta = inf``, ``h2 = 1``). Both are valid estimates
+        and are used in the intervals.
     nsim, seed, batch_size, elapsed
         Number of replicates, the seed given, the batch size used and the run time (s).
     """
@@ -765,6 +964,10 @@ class KinshipBootstrapResults:
         self.converged = pd.Series(np.asarray(out["converged"], dtype=bool), index=index,
                                    name="converged")
         self.n_failed = int((~self.converged).sum())
+        self.n_used = nsim - self.n_failed
+        delta, ok = self.delta.to_numpy(), self.converged.to_numpy()
+        self.n_boundary_kinship = int(np.sum(ok & (delta == 0)))
+        self.n_boundary_residual = int(np.sum(ok & np.isposinf(delta)))
         self.nsim = nsim
         self.seed = seed
         self.batch_size = batch_size
@@ -773,7 +976,8 @@ class KinshipBootstrapResults:
 
     def __repr__(self):
         return (f"<KinshipBootstrapResults: {self.nsim} replicates ({self.method}), "
-                f"{self.n_failed} failed>")
+                f"{self.n_failed} failed, {self.n_boundary_kinship} at s_k^2 = 0, "
+                f"{self.n_boundary_residual} at s_e^2 = 0>")
 
     def _table(self, estimate, se, reps, reps_se, alpha, method, index):
         ok = self.converged.to_numpy()
@@ -782,6 +986,15 @@ class KinshipBootstrapResults:
         ci = np.full((len(index), 2), np.nan)
         for j in range(len(index)):
             if np.isfinite(estimate[j]):
+                usable = np.isfinite(reps[:, j])
+                if method == "studentized":
+                    usable &= np.isfinite(reps_se[:, j]) & (reps_se[:, j] > 0)
+                if not usable.all():  # never silently: say how many and why
+                    what = "estimate" if method != "studentized" else "estimate or std. error"
+                    warnings.warn(
+                        f"{int((~usable).sum())} of the {len(usable)} converged replicates have "
+                        f"a non-finite {what} of {index[j]} and are left out of its {method} "
+                        "interval", ValueWarning, stacklevel=3)
                 ci[j] = bootstrap_interval(estimate[j], reps[:, j], alpha, method, bse=se[j],
                                            bse_replicates=reps_se[:, j])
         return pd.DataFrame(ci, index=index, columns=[0, 1])
@@ -811,6 +1024,7 @@ class KinshipBootstrapResults:
             NaN), columns 0 (lower) and 1 (upper). Replicates that did not converge are left
             out.
         """
+        alpha, method = _check_interval_args(alpha, method)
         if method != "normal":
             self._check_extreme(alpha)
         res = self.results
@@ -827,15 +1041,23 @@ class KinshipBootstrapResults:
         alpha : float
         method : {'percentile', 'basic', 'normal', 'studentized'}
             As in :meth:`conf_int`; the studentized interval uses the observed-information
-            standard errors of each replicate (``bse_vcomp``, ``bse_h2``). Near the boundary
-            (kinship variance near 0) the percentile interval is the one to use: the others
-            are not truncated to the parameter space.
+            standard errors of each replicate (``bse_vcomp``, ``bse_h2``).
 
         Returns
         -------
         pandas.DataFrame
             Rows ``kinship`` (``s_k^2``), ``residual`` (``s_e^2``) and ``h2``; columns 0 and 1.
+
+        Notes
+        -----
+        The limits are clipped to the parameter space: variances to ``[0, inf)``, h2 to
+        ``[0, 1]`` (the basic, normal and studentized intervals, which reflect or shift the
+        replicates, can otherwise reach below 0 near the boundary; the percentile interval
+        lies inside it already). Replicates on the boundary (``s_k^2 = 0``, or ``s_e^2 = 0``
+        where h2 = 1) are valid estimates and are used; their numbers are
+        ``n_boundary_kinship`` and ``n_boundary_residual``.
         """
+        alpha, method = _check_interval_args(alpha, method)
         if method != "normal":
             self._check_extreme(alpha)
         res = self.results
@@ -843,8 +1065,10 @@ class KinshipBootstrapResults:
         se = np.r_[np.asarray(res.bse_vcomp, dtype=float), res.bse_h2]
         reps = np.column_stack([self.vcomp, self.h2])
         reps_se = np.column_stack([self.bse_vcomp, self.bse_h2])
-        return self._table(est, se, reps, reps_se, alpha, method,
-                           list(self.vcomp.columns) + ["h2"])
+        table = self._table(est, se, reps, reps_se, alpha, method,
+                            list(self.vcomp.columns) + ["h2"])
+        upper = np.array([np.inf, np.inf, 1.0])[:, None]
+        return table.clip(lower=0.0, upper=upper)
 
     def summary(self, alpha=0.05, method="studentized", vcomp_method="percentile"):
         """
@@ -862,18 +1086,24 @@ class KinshipBootstrapResults:
         -------
         statsmodels.iolib.summary2.Summary
         """
+        alpha, method = _check_interval_args(alpha, method)
+        vcomp_method = _check_interval_args(alpha, vcomp_method, "vcomp_method")[1]
         res = self.results
         ok = self.converged.to_numpy()
         smry = summary2.Summary()
         smry.add_title("Parametric bootstrap of a Kinship Linear Mixed Model")
-        boundary = float(np.mean(self.delta.to_numpy()[ok] == 0)) if ok.any() else np.nan
+        used = max(self.n_used, 1)
         smry.add_dict({
             "Replicates:": f"{self.nsim}",
             "Failed (not converged):": f"{self.n_failed}",
             "Method:": self.method,
+            "Used in intervals:": f"{self.n_used}",
             "Seed:": f"{self.seed}",
-            "Replicates at s_k^2 = 0:": f"{boundary:.1%}",
+            "At s_k^2 = 0 (h2 = 0):": (f"{self.n_boundary_kinship} "
+                                       f"({self.n_boundary_kinship / used:.1%})"),
             "Time (s):": f"{self.elapsed:.2f}",
+            "At s_e^2 = 0 (h2 = 1):": (f"{self.n_boundary_residual} "
+                                       f"({self.n_boundary_residual / used:.1%})"),
         }, ncols=2)
         lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
         params = self.params[ok]
@@ -901,10 +1131,12 @@ class KinshipBootstrapResults:
         smry.add_df(vtable.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
         notes = [f"Intervals as defined by Davison & Hinkley (1997), from the "
                  f"{int(ok.sum())} converged replicates; Std.Err. is the fit's (Wald), "
-                 "Boot.SE the standard deviation of the replicates."]
+                 "Boot.SE the standard deviation of the replicates. Variance intervals are "
+                 "clipped to [0, inf), h2 to [0, 1]; replicates on the boundary (s_k^2 = 0 "
+                 "or s_e^2 = 0) are valid estimates and are used."]
         if self.n_failed:
-            notes.append(f"{self.n_failed} replicates did not converge (residual variance "
-                         "near zero) and are left out of the intervals.")
+            notes.append(f"{self.n_failed} replicates did not converge and are left out of "
+                         "the intervals.")
         for note in notes:
             smry.add_text(note)
         return smry

@@ -16,11 +16,12 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
+from patsy import PatsyError
 from statsmodels.stats.contrast import ContrastResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
 from ._spectral import serial_blas
-from .bootstrap import _batch_refit, _run
+from .bootstrap import _batch_refit, _check_count, _check_interval_args, _check_results, _run
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
            "t_test_satterthwaite", "LikelihoodRatioTestResults"]
@@ -193,8 +194,12 @@ def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
     >>> df
     1
     """
+    _check_results(results, "results")
+    _check_results(restricted, "restricted")
     if method not in ("chi2", "bootstrap"):
         raise ValueError(f"method must be 'chi2' or 'bootstrap', got {method!r}")
+    if method == "bootstrap":
+        _check_count(nsim, "nsim")
     _free_fit(results, "full")
     _free_fit(restricted, "restricted")
     _check_nested(results, restricted)
@@ -274,8 +279,11 @@ def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch
     Crainiceanu, C. M. and Ruppert, D. (2004). Likelihood ratio tests in linear mixed models
     with one variance component. JRSS B 66, 165-185.
     """
+    _check_results(results)
     if method not in ("mixture", "bootstrap"):
         raise ValueError(f"method must be 'mixture' or 'bootstrap', got {method!r}")
+    if method == "bootstrap":
+        _check_count(nsim, "nsim")
     _free_fit(results, "given")
     model = results.model
     with serial_blas():  # as model.fit(kinship_ratio=0.0) computes its llf
@@ -311,8 +319,9 @@ class _Profile:
         self.reml = results.reml
         n, p = self.model._exog_rot.shape
         self.dof = n - p if self.reml else n
-        self.lam_max = self.model._profile.max_eigenvalue
-        self.grid = np.r_[0.0, np.exp(np.linspace(-15.0, 15.0, 61)) / max(self.lam_max, 1e-300)]
+        # centred on the typical eigenvalue (not the largest: K + c 11' would shift the grid)
+        self.scale = self.model._profile.delta_scale
+        self.grid = np.r_[0.0, np.exp(np.linspace(-15.0, 15.0, 61)) / max(self.scale, 1e-300)]
         self._cache = {}
 
     def parts(self, delta):
@@ -336,7 +345,8 @@ class _Profile:
 
     def max_over_delta(self, s_e2_of_delta):
         """``max over delta >= 0`` of ``loglike(delta, s_e2_of_delta(delta))``: a grid over
-        ``log(delta lam_max)`` in [-15, 15] together with 0, then bounded Brent between the
+        ``log(delta s)`` in [-15, 15] (``s`` the typical eigenvalue of K,
+        ``_spectral.delta_scale``) together with 0, then bounded Brent between the
         neighbours of the best grid point."""
         def value(d):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -427,15 +437,23 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
     >>> list(ci.columns)
     ['estimate', 'std_err', 'wald_lower', 'wald_upper', 'lower', 'upper']
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    which = [which] if isinstance(which, str) else list(which)
+    _check_results(results)
+    alpha = _check_interval_args(alpha, "percentile")[0]
+    if isinstance(which, str):
+        which = [which]
+    elif isinstance(which, (list, tuple, pd.Index, np.ndarray)):
+        which = list(which)
+    else:
+        raise TypeError("which must be a name or a sequence of names from 'h2', 'kinship', "
+                        f"'residual'; got {which!r}")
     bad = [w for w in which if w not in ("h2", "kinship", "residual")]
     if bad:
         raise ValueError(f"which must hold 'h2', 'kinship' or 'residual'; got {bad}")
+    if not which:
+        raise ValueError("which is empty: name at least one of 'h2', 'kinship', 'residual'")
     _free_fit(results, "given")
     prof = _Profile(results)
-    if prof.lam_max <= 0:
+    if prof.scale <= 0:
         raise ValueError("the kinship has no positive eigenvalue: s_k^2 is not identified")
     delta_hat = results.delta
     s_k2, s_e2 = (float(v) for v in np.asarray(results.vcomp))
@@ -443,7 +461,7 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
     target = top - 0.5 * stats.chi2.ppf(1 - alpha, 1)
     m = results.model.mean_kinship_diagonal
     z = stats.norm.ppf(1 - alpha / 2)
-    big = np.exp(30.0) / prof.lam_max
+    big = np.exp(30.0) / prof.scale
     rows = {}
 
     def profile_delta():
@@ -452,7 +470,7 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
         if delta_hat > 0 and inside(0.0) < 0:
             lower = float(optimize.brentq(inside, 0.0, delta_hat, xtol=1e-14 * delta_hat,
                                           rtol=1e-12))
-        start = delta_hat if delta_hat > 0 else np.exp(-7.0) / prof.lam_max
+        start = delta_hat if delta_hat > 0 else np.exp(-7.0) / prof.scale
         last_in, first_out = _outward(inside, start, 2.0, big)
         upper = np.inf if first_out is None else _root_in_log(inside, last_in, first_out)
         return lower, upper
@@ -495,12 +513,18 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
 def _contrasts(results, r_matrix):
     """Rows of R on the non-aliased coefficients, the constants q and the contrasts' names
     (by default each non-aliased coefficient against 0)."""
+    _check_results(results)
     model = results.model
     if r_matrix is None:
         kept = ~np.asarray(model.aliased)
         names = list(np.asarray(model.exog_names)[kept])
         return np.eye(int(kept.sum())), np.zeros(int(kept.sum())), names
-    r, q = results._constraints(r_matrix)
+    try:
+        r, q = results._constraints(r_matrix)
+    except (ValueError, PatsyError) as err:
+        raise ValueError(f"r_matrix {r_matrix!r} is not a valid hypothesis on the "
+                         f"{len(model.exog_names)} coefficients {list(model.exog_names)}: "
+                         f"{err}") from None
     return r, q, [f"c{i}" for i in range(r.shape[0])]
 
 

@@ -1,11 +1,12 @@
 """Readers of study files: PLINK text (.ped/.map) and binary (.bed/.bim/.fam) genotypes with
-their pedigree, and phenotype files.
+their pedigree, phenotype files, and GCTA's binary genomic relationship matrix (.grm.bin).
 
 Every reader labels individuals with :func:`statsmodels_kinship.kinship.individual_labels`,
 the rule :func:`~statsmodels_kinship.kinship.kinship_from_pedigree` uses, so the pedigree, the
 genotypes, the phenotypes and the kinship of one study align by label.
 """
 from collections import namedtuple
+import os
 import pathlib
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from ._validation import _show
 from .kinship import individual_labels
 
-__all__ = ["read_plink_ped", "read_plink_bed", "read_phenotype", "PlinkData"]
+__all__ = ["read_plink_ped", "read_plink_bed", "read_phenotype", "read_gcta_grm", "PlinkData"]
 
 PlinkData = namedtuple("PlinkData", ["pedigree", "genotypes", "snps"])
 PlinkData.__doc__ = """What the PLINK readers return; unpacks as ``ped, geno, snps``.
@@ -35,34 +36,98 @@ snps : pandas.DataFrame
 """
 
 _MAP_COLUMNS = ["chromosome", "snp", "cm", "bp"]
+_BIM_COLUMNS = _MAP_COLUMNS + ["allele_1", "allele_2"]
+_FAM_COLUMNS = ["family", "individual", "father", "mother", "sex", "phenotype"]
 _MISSING_ALLELE = "0"
 _MISSING_PHENOTYPE = -9.0
 
 
-def _numbers(values, what, missing=_MISSING_PHENOTYPE):
-    """Floats from strings, ``missing`` (PLINK's -9) and NA read as NaN; raises naming bad ones."""
+def _read_fields(path, what, expected=None):
+    """The whitespace-separated fields of a text file, one row per non-blank line.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What a line holds, for messages ("6 pedigree columns, then ...").
+    expected : int or tuple of int, optional
+        The number of fields of every line; a tuple allows several, but all lines must
+        agree. Default: the number on most lines.
+
+    Returns
+    -------
+    fields : ndarray of object (str), shape (lines, fields)
+    lines : ndarray of int
+        The number (from 1) of each row's line in the file.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the lines with another number of fields, or for an empty file.
+    """
+    with open(path) as f:
+        text = f.read().splitlines()
+    lines = np.array([i for i, line in enumerate(text, 1) if line.strip()], dtype=np.int64)
+    rows = [text[i - 1].split() for i in lines]
+    if not rows:
+        raise ValueError(f"{path} is empty; expected lines of {what}")
+    counts = np.array([len(r) for r in rows])
+    if isinstance(expected, int):
+        n = expected
+    else:  # the number on most lines; on a tie, or for several allowed, the first line's
+        freq = np.bincount(counts)
+        n = counts[0] if (freq[counts[0]] == freq.max() or expected) else np.argmax(freq)
+    allowed = expected if isinstance(expected, tuple) else (n,)
+    wrong = np.flatnonzero(counts != n) if n in allowed else np.arange(len(rows))
+    if len(wrong):
+        shown = ", ".join(f"line {lines[i]} ({counts[i]} fields)" for i in wrong[:5])
+        more = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        want = str(n) if n in allowed else " or ".join(str(k) for k in allowed)
+        raise ValueError(f"{path}: {len(wrong)} line{'s' if len(wrong) > 1 else ''} with a "
+                         f"wrong number of fields, {want} expected ({what}): {shown}{more}")
+    return np.array(rows, dtype=object).reshape(len(rows), n), lines
+
+
+def _numbers(values, what, missing=_MISSING_PHENOTYPE, lines=None):
+    """Floats from strings, ``missing`` (PLINK's -9) and NA read as NaN; raises naming bad ones
+    and, given ``lines`` (the line of each value in its file), where they are."""
     s = pd.Series(values, dtype=object)
     num = pd.to_numeric(s, errors="coerce")
     bad = num.isna() & s.notna() & ~s.astype(str).str.strip().str.upper().isin(["NA", "NAN", ""])
     if bad.any():
-        raise ValueError(f"{what} must be numeric: {int(bad.sum())} values are not, e.g. "
-                         f"{_show(s[bad].unique())}")
+        n_bad = int(bad.sum())
+        raise ValueError(f"{what} must be numeric: {n_bad} value{'s are' if n_bad > 1 else ' is'}"
+                         f" not, e.g. {_where(s, bad, lines)}")
     return num.astype(float).mask(num == missing).to_numpy()
 
 
-def _pedigree_frame(family, individual, father, mother, sex, phenotype, labels):
-    """The pedigree table of a PLINK file set, indexed by labels."""
-    sex_num = _numbers(sex, "sex", missing=np.nan)
-    if np.isnan(sex_num).any() or (sex_num != np.round(sex_num)).any():
-        raise ValueError(f"sex must be an integer code (1 = male, 2 = female, 0 = unknown), "
-                         f"got {_show(pd.unique(np.asarray(sex, dtype=object)))}")
+def _where(values, bad, lines):
+    """The first few ``values[bad]``, with their line numbers when ``lines`` is given."""
+    idx = np.flatnonzero(np.asarray(bad))
+    values = np.asarray(values, dtype=object)
+    if lines is None:
+        return _show(pd.unique(values[idx]))
+    shown = ", ".join(f"{values[i]!r} (line {lines[i]})" for i in idx[:5])
+    return shown + (f" and {len(idx) - 5} more" if len(idx) > 5 else "")
+
+
+def _pedigree_frame(family, individual, father, mother, sex, phenotype, labels, path=None,
+                    lines=None):
+    """The pedigree table of a PLINK file set, indexed by labels; ``path`` and ``lines`` (the
+    line of each individual in it) locate bad values in messages."""
+    at = f"{path}: " if path is not None else ""
+    sex_num = _numbers(sex, f"{at}sex", missing=np.nan, lines=lines)
+    bad = np.isnan(sex_num) | (sex_num != np.round(sex_num))
+    if bad.any():
+        raise ValueError(f"{at}sex must be an integer code (1 = male, 2 = female, 0 = "
+                         f"unknown), got {_where(sex, bad, lines)}")
     ped = pd.DataFrame({
         "family": np.asarray(family, dtype=str).astype(object),
         "individual": np.asarray(individual, dtype=str).astype(object),
         "father": np.asarray(father, dtype=str).astype(object),
         "mother": np.asarray(mother, dtype=str).astype(object),
         "sex": sex_num.astype(np.int64),
-        "phenotype": _numbers(phenotype, "phenotype"),
+        "phenotype": _numbers(phenotype, f"{at}phenotype", lines=lines),
     })
     ped.index = individual_labels(ped["family"], ped["individual"], how=labels)
     return ped
@@ -110,16 +175,44 @@ def _study(pedigree, n_a, allele_a, allele_b, snps, count):
     return PlinkData(pedigree, geno, snps)
 
 
-def _read_map(map_path, n_snps):
-    snps = pd.read_csv(map_path, sep=r"\s+", header=None, dtype=str)
-    if snps.shape[1] != 4:
-        raise ValueError(f"{map_path}: a .map file has 4 columns (chromosome, SNP, cM, bp), "
-                         f"this one has {snps.shape[1]}")
-    if len(snps) != n_snps:
-        raise ValueError(f"{map_path} lists {len(snps)} SNPs but the .ped file has genotypes "
-                         f"for {n_snps}")
-    snps.columns = _MAP_COLUMNS
-    return snps.astype({"cm": float, "bp": np.int64})
+def _snp_table(fields, lines, path, columns):
+    """SNP table from the fields of a .map or .bim file; cM and bp checked as numbers."""
+    snps = pd.DataFrame(fields, columns=columns)
+    cm = _numbers(snps["cm"], f"{path}: genetic position (cM)", missing=np.nan, lines=lines)
+    bp = _numbers(snps["bp"], f"{path}: base-pair position", missing=np.nan, lines=lines)
+    bad = np.isnan(bp) | (bp != np.round(bp))
+    if bad.any():
+        raise ValueError(f"{path}: base-pair position must be an integer, got "
+                         f"{_where(snps['bp'], bad, lines)}")
+    bad = np.isnan(cm)
+    if bad.any():
+        raise ValueError(f"{path}: genetic position (cM) must be a number, got "
+                         f"{_where(snps['cm'], bad, lines)}")
+    return snps.assign(cm=cm, bp=bp.astype(np.int64))
+
+
+def _read_map(map_path):
+    """The SNP table of a .map file: 4 columns (chromosome, SNP, cM, bp), or 3 without the
+    cM (PLINK reads both; cM 0 then, PLINK's code for unknown)."""
+    fields, lines = _read_fields(map_path, "chromosome, SNP, cM, bp; or chromosome, SNP, bp",
+                                 expected=(4, 3))
+    if fields.shape[1] == 3:
+        fields = np.insert(fields, 2, "0", axis=1)
+    return _snp_table(fields, lines, map_path, _MAP_COLUMNS)
+
+
+def _read_bim(bim_path):
+    """The SNP table of a .bim file (chromosome, SNP, cM, bp, allele 1, allele 2)."""
+    fields, lines = _read_fields(bim_path, "chromosome, SNP, cM, bp, allele 1, allele 2",
+                                 expected=6)
+    return _snp_table(fields, lines, bim_path, _BIM_COLUMNS)
+
+
+def _read_fam(fam_path, labels):
+    """The pedigree table of a .fam file (family, individual, father, mother, sex,
+    phenotype), indexed by labels."""
+    fields, lines = _read_fields(fam_path, ", ".join(_FAM_COLUMNS), expected=6)
+    return _pedigree_frame(*fields.T, labels=labels, path=fam_path, lines=lines)
 
 
 def _allele_counts(alleles, path, labels, snps):
@@ -170,7 +263,8 @@ def read_plink_ped(ped_path, map_path=None, *, count="minor", labels="auto"):
         Alleles are coded 1/2, letters (A/C/G/T) or any other token; 0 is missing.
     map_path : str or path-like, optional
         The .map file (chromosome, SNP name, genetic position in cM, base-pair position), one
-        line per SNP in the order of the .ped columns. Without it SNPs are named
+        line per SNP in the order of the .ped columns; a 3-column .map without the cM
+        position is read too (cM 0), as PLINK does. Without it SNPs are named
         ``SNP1 ... SNPm`` and their positions are unknown (chromosome "0", cM 0, bp 0, PLINK's
         codes for unknown).
     count : str
@@ -192,9 +286,11 @@ def read_plink_ped(ped_path, map_path=None, *, count="minor", labels="auto"):
     Raises
     ------
     ValueError
-        For a line count of columns that is not 6 + 2 x (number of SNPs), a .map that does
-        not list that many SNPs, a SNP with more than two alleles, a half-missing genotype
-        (one allele 0), duplicate labels or SNP names, or non-numeric sex or phenotype.
+        Naming the file and the lines: for lines whose number of fields differs from the
+        others' (a .ped line missing a SNP, a .map line missing a column), a .ped whose lines
+        do not have 6 + 2 x (number of SNPs) fields, a .map that does not list that many
+        SNPs, non-numeric sex, phenotype or positions; also for a SNP with more than two
+        alleles, a half-missing genotype (one allele 0), duplicate labels or SNP names.
 
     Notes
     -----
@@ -234,8 +330,8 @@ def read_plink_ped(ped_path, map_path=None, *, count="minor", labels="auto"):
     >>> read_plink_ped(d / "toy.ped", d / "toy.map", count="major").genotypes["rs1"].tolist()
     [2.0, 1.0, 1.0]
     """
-    raw = pd.read_csv(ped_path, sep=r"\s+", header=None, dtype=str, na_filter=False)
-    n_cols = raw.shape[1]
+    fields, lines = _read_fields(ped_path, "6 pedigree columns, then 2 alleles per SNP")
+    n_cols = fields.shape[1]
     if n_cols < 6 or (n_cols - 6) % 2:
         raise ValueError(f"{ped_path}: a .ped line has 6 pedigree columns then 2 allele "
                          f"columns per SNP; these lines have {n_cols} columns")
@@ -244,9 +340,12 @@ def read_plink_ped(ped_path, map_path=None, *, count="minor", labels="auto"):
         snps = pd.DataFrame({"chromosome": "0", "snp": [f"SNP{j + 1}" for j in range(m)],
                              "cm": 0.0, "bp": 0}, columns=_MAP_COLUMNS)
     else:
-        snps = _read_map(map_path, m)
-    pedigree = _pedigree_frame(*(raw[c] for c in range(6)), labels=labels)
-    n_a, allele_a, allele_b = _allele_counts(raw.iloc[:, 6:].to_numpy(dtype=str), ped_path,
+        snps = _read_map(map_path)
+        if len(snps) != m:
+            raise ValueError(f"{map_path} lists {len(snps)} SNPs but the .ped file has "
+                             f"genotypes for {m}")
+    pedigree = _pedigree_frame(*fields[:, :6].T, labels=labels, path=ped_path, lines=lines)
+    n_a, allele_a, allele_b = _allele_counts(fields[:, 6:].astype(str), ped_path,
                                              pedigree.index, snps["snp"].to_numpy())
     return _study(pedigree, n_a, allele_a, allele_b, snps, count)
 
@@ -277,6 +376,10 @@ def read_plink_bed(prefix, *, count="minor", labels="auto"):
         When bed-reader is not installed (``pip install statsmodels-kinship[plink]``).
     FileNotFoundError
         Naming the missing files of the set.
+    ValueError
+        Naming the file and the lines, for .fam or .bim lines without exactly 6 fields and
+        non-numeric sex, phenotype or positions (the .fam and .bim are read here, the .bed
+        by bed-reader).
 
     Notes
     -----
@@ -326,18 +429,14 @@ def read_plink_bed(prefix, *, count="minor", labels="auto"):
     if absent:
         raise FileNotFoundError(f"PLINK binary file set {str(prefix)!r} is incomplete: "
                                 f"{', '.join(absent)} not found")
-    with open_bed(files[".bed"], fam_location=files[".fam"], bim_location=files[".bim"],
+    pedigree = _read_fam(files[".fam"], labels)
+    bim = _read_bim(files[".bim"])
+    with open_bed(files[".bed"], iid_count=len(pedigree), sid_count=len(bim),
                   count_A1=True) as bed:
-        pedigree = _pedigree_frame(bed.fid, bed.iid, bed.father, bed.mother, bed.sex,
-                                   bed.pheno, labels=labels)
-        snps = pd.DataFrame({"chromosome": np.asarray(bed.chromosome, dtype=object),
-                             "snp": np.asarray(bed.sid, dtype=object),
-                             "cm": np.asarray(bed.cm_position, dtype=float),
-                             "bp": np.asarray(bed.bp_position, dtype=np.int64)})
         n_a = bed.read(dtype="float64")
-        allele_a = np.asarray(bed.allele_1, dtype=object)
-        allele_b = np.asarray(bed.allele_2, dtype=object)
-    return _study(pedigree, n_a, allele_a, allele_b, snps, count)
+    snps = bim[_MAP_COLUMNS]
+    return _study(pedigree, n_a, bim["allele_1"].to_numpy(), bim["allele_2"].to_numpy(), snps,
+                  count)
 
 
 def read_phenotype(path, *, names=None, labels="auto"):
@@ -365,8 +464,9 @@ def read_phenotype(path, *, names=None, labels="auto"):
     Raises
     ------
     ValueError
-        For fewer than 3 columns, a wrong number of names, non-numeric trait values (named)
-        or duplicate labels.
+        For fewer than 3 columns, lines with another number of fields than the others
+        (named by line), a wrong number of names, non-numeric trait values (named, with
+        their lines) or duplicate labels.
 
     References
     ----------
@@ -385,13 +485,14 @@ def read_phenotype(path, *, names=None, labels="auto"):
     F1_2     F1          2    NaN
     F2_1     F2          1   9.75
     """
-    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, na_filter=False)
+    raw, lines = _read_fields(path, "family, individual, then one value per trait")
     if raw.shape[1] < 3:
         raise ValueError(f"{path}: a phenotype file has family, individual and at least one "
                          f"trait column; it has {raw.shape[1]} columns")
     header = None
-    if len(raw) and [str(v).upper() for v in raw.iloc[0, :2]] == ["FID", "IID"]:
-        header, raw = list(raw.iloc[0, 2:]), raw.iloc[1:].reset_index(drop=True)
+    if [str(v).upper() for v in raw[0, :2]] == ["FID", "IID"]:
+        header, raw, lines = list(raw[0, 2:]), raw[1:], lines[1:]
+    raw = pd.DataFrame(raw)
     n_traits = raw.shape[1] - 2
     if names is None:
         names = header or (["trait"] if n_traits == 1
@@ -402,6 +503,108 @@ def read_phenotype(path, *, names=None, labels="auto"):
                          f"given: {names}")
     out = pd.DataFrame({"family": raw[0].astype(object), "individual": raw[1].astype(object)})
     for k, name in enumerate(names):
-        out[name] = _numbers(raw[k + 2], f"{path}: trait {name!r}")
+        out[name] = _numbers(raw[k + 2], f"{path}: trait {name!r}", lines=lines)
     out.index = individual_labels(out["family"], out["individual"], how=labels)
     return out
+
+
+def read_gcta_grm(prefix, *, n_snps=False, labels="auto"):
+    r"""Read a genomic relationship matrix in GCTA's binary format (.grm.bin, .grm.N.bin, .grm.id).
+
+    Parameters
+    ----------
+    prefix : str or path-like
+        Path of the file set without extension (``study`` for ``study.grm.bin``,
+        ``study.grm.N.bin`` and ``study.grm.id``); a path ending in ``.grm.bin`` is accepted
+        too.
+    n_snps : bool
+        Also read ``prefix.grm.N.bin``, the number of SNPs behind each entry, and return it.
+    labels : {"auto", "individual", "family_individual"}
+        How individuals are labelled from the family and individual IDs of the .grm.id file,
+        see :func:`~statsmodels_kinship.kinship.individual_labels`; use the value given to
+        the other readers of the study so that the labels match.
+
+    Returns
+    -------
+    grm : pandas.DataFrame, shape (n, n)
+        The symmetric matrix, float32 as stored (about 7 significant digits), with index =
+        columns = labels; ready to be the ``kinship`` of
+        :class:`~statsmodels_kinship.KinshipMixedLM`.
+    n : pandas.DataFrame, shape (n, n)
+        Only with ``n_snps=True``: the number of SNPs of each entry (float32), labelled alike.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the missing files.
+    ValueError
+        For a .grm.id line that is not two fields, duplicate labels, or a binary file whose
+        size is not that of the lower triangle of n x n float32 values, n the number of
+        lines of the .grm.id file (the message names the file and both sizes).
+
+    Notes
+    -----
+    The format is that of GCTA's ``--make-grm`` (also written by PLINK 1.9
+    ``--make-grm-bin``, LDAK and others): ``.grm.id`` holds one line per individual, family
+    and individual ID separated by white space; ``.grm.bin`` the lower triangle of the
+    matrix, diagonal included, row by row (:math:`A_{11}, A_{21}, A_{22}, A_{31}, \dots`),
+    as little-endian 4-byte floats, :math:`n (n + 1) / 2` of them; ``.grm.N.bin`` the same
+    layout for the number of SNPs. Values are stored in float32, so the matrix is
+    symmetric and positive semi-definite only up to float32 rounding (relative 6e-8).
+
+    References
+    ----------
+    .. [1] Yang, J., Lee, S. H., Goddard, M. E. and Visscher, P. M. (2011). GCTA: a tool for
+       genome-wide complex trait analysis. *American Journal of Human Genetics* 88(1), 76-82.
+       File format: https://yanglab.westlake.edu.cn/software/gcta/#MakingaGRM
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from statsmodels_kinship.io import read_gcta_grm
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "toy.grm.id").write_text("F1 a\nF1 b\nF2 c\n")
+    >>> # lower triangle row by row: A11, A21, A22, A31, A32, A33
+    >>> np.array([1.0, 0.5, 1.1, -0.1, 0.0, 0.9], dtype="<f4").tofile(d / "toy.grm.bin")
+    >>> read_gcta_grm(d / "toy")
+         a    b    c
+    a  1.0  0.5 -0.1
+    b  0.5  1.1  0.0
+    c -0.1  0.0  0.9
+    """
+    prefix = str(os.fspath(prefix))
+    if prefix.endswith(".grm.bin"):
+        prefix = prefix[:-len(".grm.bin")]
+    files = {ext: pathlib.Path(prefix + ext) for ext in (".grm.id", ".grm.bin")
+             + ((".grm.N.bin",) if n_snps else ())}
+    absent = [str(f) for f in files.values() if not f.is_file()]
+    if absent:
+        raise FileNotFoundError(f"GCTA GRM file set {prefix!r} is incomplete: "
+                                f"{', '.join(absent)} not found")
+    ids, _ = _read_fields(files[".grm.id"], "family ID, individual ID", expected=2)
+    index = individual_labels(ids[:, 0], ids[:, 1], how=labels)
+    out = [_lower_triangle(files[ext], len(index), files[".grm.id"], index)
+           for ext in files if ext != ".grm.id"]
+    return tuple(out) if n_snps else out[0]
+
+
+def _lower_triangle(path, n, id_path, index):
+    """The symmetric float32 matrix stored as its lower triangle in ``path``."""
+    need = n * (n + 1) // 2
+    size = os.path.getsize(path)
+    if size != 4 * need:
+        hint = " (the size of float64 values, not float32)" if size == 8 * need else ""
+        raise ValueError(f"{path} has {size} bytes, but the {n} individuals of {id_path} "
+                         f"need n (n + 1) / 2 = {need} float32 values, {4 * need} bytes{hint}")
+    values = np.fromfile(path, dtype="<f4")
+    out = np.zeros((n, n), dtype=np.float32)
+    starts = np.arange(n) * (np.arange(n) + 1) // 2  # where row i of the triangle starts
+    for i, start in enumerate(starts):
+        out[i, :i + 1] = values[start:start + i + 1]
+    step = 1024  # the upper triangle from the lower, a block of columns at a time
+    for j in range(0, n, step):
+        k = min(j + step, n)
+        out[j:k, k:] = out[k:, j:k].T
+        out[j:k, j:k] += np.tril(out[j:k, j:k], -1).T
+    return pd.DataFrame(out, index=index, columns=index)

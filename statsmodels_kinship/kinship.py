@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import sparse as sp
-from statsmodels.tools.sm_exceptions import ValueWarning
 
 from ._validation import _show
+from .exceptions import GenotypeWarning
 
 __all__ = ["kinship_from_pedigree", "genomic_relationship_matrix", "individual_labels",
            "SparseKinship"]
@@ -74,6 +74,18 @@ def _as_ids(values):
     return np.array([one(v) for v in s.to_numpy(dtype=object)], dtype=object)
 
 
+def _id_column(values, name):
+    """A 1-D sequence of IDs, or an error naming the argument (None, a scalar or a string
+    would otherwise be read as a table of one or no row)."""
+    if values is None or isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+        raise TypeError(f"{name} must be a 1-D sequence of IDs (a list, array or Series), "
+                        f"got {values!r}")
+    if np.ndim(values) != 1:
+        raise ValueError(f"{name} must be 1-D (one ID per individual), got shape "
+                         f"{np.shape(values)}")
+    return values
+
+
 def individual_labels(family, individual, how="auto"):
     """Labels of individuals that are unique over a whole study.
 
@@ -109,8 +121,9 @@ def individual_labels(family, individual, how="auto"):
     >>> list(individual_labels(["A", "A", "B"], [1, 2, 1]))
     ['A_1', 'A_2', 'B_1']
     """
-    ind = _as_ids(individual)
-    fam = np.full(len(ind), "", dtype=object) if family is None else _as_ids(family)
+    ind = _as_ids(_id_column(individual, "individual"))
+    fam = (np.full(len(ind), "", dtype=object) if family is None
+           else _as_ids(_id_column(family, "family")))
     if len(fam) != len(ind):
         raise ValueError(f"family has {len(fam)} entries but individual has {len(ind)}")
     if how not in ("auto", "individual", "family_individual"):
@@ -351,7 +364,15 @@ def kinship_from_pedigree(ped, *, family="family", individual="individual", fath
     >>> res.matrix.nnz, list(res.labels)
     (14, ['c1', 'c2', 'dad', 'mum'])
     """
+    if not isinstance(sparse, (bool, np.bool_)):
+        raise TypeError(f"sparse must be True or False, got {sparse!r}")
+    if not isinstance(labels, str) or labels not in ("auto", "individual", "family_individual"):
+        raise ValueError("labels must be 'auto', 'individual' or 'family_individual', got "
+                         f"{labels!r}")
     cols = _pedigree_columns(ped, family, individual, father, mother, sex)
+    if not len(ped):
+        raise ValueError(f"the pedigree table has no rows (columns {list(ped.columns)}): there "
+                         "is no one to compute a kinship for")
     fam, ind = cols["family"], cols["individual"]
     fidx, midx = _parent_index(cols)
     n = len(ind)
@@ -375,17 +396,77 @@ def kinship_from_pedigree(ped, *, family="family", individual="individual", fath
     return pd.DataFrame(out, index=index, columns=index)
 
 
+def _missing_codes(missing_code):
+    """The ``missing_code`` option as a float array of codes (empty for None); raises on
+    codes that are not numbers or that a genotype could take (in [0, 2])."""
+    if missing_code is None:
+        return np.zeros(0)
+    codes = np.atleast_1d(np.asarray(missing_code, dtype=object)).ravel()
+    if not all(isinstance(c, (int, float, np.integer, np.floating))
+               and not isinstance(c, (bool, np.bool_)) for c in codes):
+        raise TypeError(f"missing_code must be a number or a list of numbers (such as "
+                        f"PLINK's -9), got {missing_code!r}")
+    codes = codes.astype(float)
+    clash = codes[(codes >= 0) & (codes <= 2)]
+    if len(clash) or np.isnan(codes).any():
+        raise ValueError(f"missing_code must lie outside [0, 2], where genotypes do (and not "
+                         f"be NaN), got {_show(clash.tolist() or codes.tolist())}")
+    return codes
+
+
+def _genotype_values(x, snps, codes=(), individuals=None, what="genotypes"):
+    """Check genotypes: counts or dosages in [0, 2], NaN where missing.
+
+    ``x`` is a float array (individuals x SNPs); the values in ``codes`` (from
+    :func:`_missing_codes`) become NaN, in a copy. Raises ValueError naming the SNPs (``snps``
+    names the columns) holding other values (negative, above 2 or infinite), how many, and,
+    with ``individuals`` (names of the rows), the first offending cell. Returns the array.
+    """
+    x = np.asarray(x, dtype=float)
+    if len(codes):
+        coded = np.isin(x, codes)
+        if coded.any():
+            x = np.where(coded, np.nan, x)
+    bad = ~np.isnan(x) & ~((x >= 0) & (x <= 2))
+    if not bad.any():
+        return x
+    per_snp = bad.sum(axis=0)
+    cols = np.flatnonzero(per_snp)
+    n_bad = int(bad.sum())
+    shown = []
+    for j in cols[:5]:
+        v = np.unique(x[bad[:, j], j])
+        shown.append(f"SNP {snps[j]!r} ({per_snp[j]} value{'s' if per_snp[j] > 1 else ''}: "
+                     f"{', '.join(f'{u:g}' for u in v[:3])}{', ...' if len(v) > 3 else ''})")
+    msg = (f"{what} must be allele counts or dosages in [0, 2], NaN where missing: "
+           f"{n_bad} value{'s' if n_bad > 1 else ''} in {len(cols)} "
+           f"SNP{'s' if len(cols) > 1 else ''} {'are' if n_bad > 1 else 'is'} not: "
+           f"{', '.join(shown)}"
+           f"{f' and {len(cols) - len(shown)} more' if len(cols) > len(shown) else ''}")
+    if individuals is not None:
+        r, c = np.argwhere(bad)[0]
+        msg += (f"; the first {x[r, c]:g} at individual {individuals[r]!r}, SNP "
+                f"{snps[c]!r}")
+    one = np.unique(x[bad])
+    if len(one) == 1 and np.isfinite(one[0]):
+        msg += f". If {one[0]:g} codes a missing genotype, pass missing_code={one[0]:g}"
+    raise ValueError(msg)
+
+
 def _grm_sums(x):
     """The parts of the standardized GRM of genotypes ``x`` (individuals x SNPs, NaN where
     missing): the numerator ``Z Z'``, the number of SNPs observed in both individuals of each
-    pair (a number when no genotype is missing) and the mask of the SNPs used (polymorphic
-    and observed at least once). Sums over blocks of SNPs add up to those of all SNPs."""
+    pair (a number when no genotype is missing) and the mask of the SNPs used: those whose
+    observed genotypes are not all equal (which excludes SNPs never observed, monomorphic, or
+    with every genotype 1). Sums over blocks of SNPs add up to those of all SNPs."""
     obs = ~np.isnan(x)
     n_obs = obs.sum(axis=0)
+    lo = np.min(np.where(obs, x, np.inf), axis=0, initial=np.inf)
+    hi = np.max(np.where(obs, x, -np.inf), axis=0, initial=-np.inf)
+    keep = hi > lo  # then 0 < p < 1, as counts lie in [0, 2]
     total = np.where(obs, x, 0.0).sum(axis=0)
-    p = np.divide(total, 2 * n_obs, out=np.full(x.shape[1], np.nan), where=n_obs > 0)
-    keep = (n_obs > 0) & (p > 0) & (p < 1)
-    p, obs = p[keep], obs[:, keep]
+    p = total[keep] / (2 * n_obs[keep])
+    obs = obs[:, keep]
     z = (x[:, keep] - 2 * p) / np.sqrt(2 * p * (1 - p))
     if obs.all():
         shared = float(keep.sum())
@@ -395,7 +476,7 @@ def _grm_sums(x):
     return z @ z.T, shared, keep
 
 
-def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
+def genomic_relationship_matrix(genotypes, *, missing="pairwise", missing_code=None):
     r"""Standardized genomic relationship matrix (GRM) from SNP allele counts.
 
     Parameters
@@ -408,6 +489,9 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
         :math:`A_{jk}` averages over the SNPs observed in both :math:`j` and :math:`k`.
         ``"mean"``: missing genotypes are imputed with the SNP's mean :math:`2 p_i`, i.e. they
         contribute 0 and every entry is divided by the number of SNPs used.
+    missing_code : float or list of float, optional
+        Values that code a missing genotype, such as PLINK's -9; they are read as NaN. Any
+        other value outside [0, 2] is an error. Codes must lie outside [0, 2].
 
     Returns
     -------
@@ -417,16 +501,18 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
 
     Warns
     -----
-    statsmodels.tools.sm_exceptions.ValueWarning
-        When SNPs are skipped because they are monomorphic (:math:`p_i` is 0 or 1 among the
-        observed genotypes) or have no observed genotype; the message gives their number and
-        names (or column positions).
+    statsmodels_kinship.exceptions.GenotypeWarning
+        When SNPs are skipped because their observed genotypes do not vary (monomorphic,
+        :math:`p_i` 0 or 1, or every individual heterozygous: a column of ones standardizes
+        to zeros and would only dilute the GRM) or none is observed; the message gives their
+        number and names (or column positions).
 
     Raises
     ------
     ValueError
-        For counts outside [0, 2] or infinite, no usable SNP, or (``"pairwise"``) a pair of
-        individuals with no SNP observed in both.
+        For values outside [0, 2] (PLINK's -9, unless given as ``missing_code``) or
+        infinite, naming the SNPs, the number of such values and the first one; when no SNP
+        varies; or (``"pairwise"``) for a pair of individuals with no SNP observed in both.
 
     Notes
     -----
@@ -442,7 +528,12 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
     formula is used on the diagonal (``--make-grm`` of GCTA uses a different diagonal
     estimator, :math:`1 + F`). Under Hardy-Weinberg equilibrium :math:`A` estimates twice the
     kinship coefficient, so ``A / 2`` is on the scale of :func:`kinship_from_pedigree`. The
-    result does not depend on which allele is counted.
+    result does not depend on which allele is counted. It is the matrix PLINK 1.9 writes
+    with ``--make-grm-bin --nonfounders`` (GCTA's binary format, read by
+    :func:`~statsmodels_kinship.io.read_gcta_grm`; ``missing="pairwise"``), to float32
+    precision; without ``--nonfounders`` PLINK takes :math:`p_i` from the founders only.
+    SNPs whose genotypes do not vary are skipped; PLINK 1.9 counts them in :math:`m`, which
+    shrinks its matrix by the share of such SNPs.
 
     References
     ----------
@@ -482,22 +573,18 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise"):
     if x.ndim != 2:
         raise ValueError(f"genotypes must be 2-D (individuals x SNPs), got shape {x.shape}")
     snp_names = (list(genotypes.columns) if labelled else list(range(x.shape[1])))
-    obs = ~np.isnan(x)
-    bad = obs & ((x < 0) | (x > 2) | np.isinf(x))
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        row = genotypes.index[r] if labelled else int(r)
-        raise ValueError(f"genotypes must be allele counts in [0, 2] or NaN: {int(bad.sum())} "
-                         f"entries are not, the first {x[r, c]:g} at individual {row!r}, "
-                         f"SNP {snp_names[c]!r}")
+    x = _genotype_values(x, snp_names, _missing_codes(missing_code),
+                         individuals=genotypes.index if labelled else range(x.shape[0]))
     grm, shared, keep = _grm_sums(x)
     if not keep.all():
         skipped = [snp_names[j] for j in np.flatnonzero(~keep)]
-        warnings.warn(f"{len(skipped)} of {x.shape[1]} SNPs skipped as monomorphic or never "
-                      f"observed: {_show(skipped)}", ValueWarning, stacklevel=2)
+        warnings.warn(f"{len(skipped)} of {x.shape[1]} SNPs skipped as without variation "
+                      "(the same genotype in every individual where observed: monomorphic, "
+                      f"or all heterozygous) or never observed: {_show(skipped)}",
+                      GenotypeWarning, stacklevel=2)
     if not keep.any():
-        raise ValueError(f"no polymorphic SNP among the {x.shape[1]} given: the GRM is "
-                         "undefined")
+        raise ValueError(f"no polymorphic SNP among the {x.shape[1]} given varies between "
+                         "individuals: the GRM is undefined")
     if missing == "pairwise":
         if np.any(shared == 0):
             r, c = np.argwhere(shared == 0)[0]

@@ -29,18 +29,82 @@ from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarn
 
 from . import bootstrap, inference
 from ._spectral import (
+    IDENTIFIABILITY_RTOL,
     LOG_2PI,
     KinshipDecomposition,
     ProfiledLikelihood,
     aliased_columns,
     chol_inverse,
+    residual_spectrum,
     serial_blas,
+    spectrum_is_spread,
 )
-from ._validation import align_kinship, check_endog, check_kinship, is_labelled
+from ._validation import (
+    all_rows_missing,
+    check_endog,
+    check_endog_shape,
+    check_kinship,
+    data_labels,
+    match_kinship,
+)
+from .exceptions import IdentifiabilityWarning
 
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
 
 _VCOMP_NAMES = ["kinship", "residual"]
+#: Fewer residual degrees of freedom (n - rank(exog)) than this cannot estimate the two
+#: variance components (two contrasts would be fitted exactly by two variances)
+_MIN_RESID_DF = 3
+
+
+#: y is in the column space of X when its OLS residual is below this fraction of its norm
+#: (exactly in it, the residual is rounding, ~1e-15; an offset of 1e8 sd(y) gives ~1e-8)
+_SPAN_RTOL = 1e-12
+
+
+def _centre(endog, exog):
+    """OLS coefficients ``b0`` of ``endog`` on ``exog`` (full column rank) and the residual
+    ``endog - exog b0``. A residual that is zero to working precision (``endog`` a linear
+    combination of the columns of ``exog``) is an error.
+
+    Corrected semi-normal equations (Cholesky of the Gram matrix of the equilibrated columns,
+    refined twice: about 8 times cheaper than a QR for p = 131), a QR when the columns are
+    too close to dependent for that. ``b0`` need not be exact: the model is fitted to the
+    residual as computed from the ``b0`` returned.
+    """
+    y = np.asarray(endog, dtype=float)
+    n, p = exog.shape
+    if p == 0:
+        return np.zeros(0), y.copy()
+    norms = np.linalg.norm(exog, axis=0)
+    xs = exog / norms
+    try:
+        chol = linalg.cho_factor(xs.T @ xs, lower=True, check_finite=False)
+        diag = np.abs(np.diag(chol[0]))
+        if not diag.min() > 1e-5 * diag.max():  # condition number above ~1e5
+            raise linalg.LinAlgError("ill-conditioned")
+
+        def solve(v):
+            return linalg.cho_solve(chol, xs.T @ v, check_finite=False)
+    except linalg.LinAlgError:
+        q, r = linalg.qr(xs, mode="economic", check_finite=False)
+
+        def solve(v):
+            return linalg.solve_triangular(r, q.T @ v, check_finite=False)
+    b = np.zeros(p)
+    resid = y
+    for _ in range(3):  # each pass removes what rounding left in the column space
+        b = b + solve(resid)
+        resid = y - xs @ b
+    b0 = b / norms
+    resid = y - exog @ b0
+    norm_y, norm_r = np.linalg.norm(y), np.linalg.norm(resid)
+    if norm_r <= _SPAN_RTOL * norm_y:
+        raise ValueError(
+            "endog is a linear combination of the columns of exog: the residual sum of "
+            f"squares is zero (OLS residual norm {norm_r:.3g}, {norm_r / norm_y:.3g} times "
+            "the norm of endog), so there is no variance left to decompose")
+    return b0, resid
 
 
 class KinshipMixedLM(base.LikelihoodModel):
@@ -61,12 +125,24 @@ class KinshipMixedLM(base.LikelihoodModel):
         the fit and reported as aliased (NaN) in the results.
     kinship : ndarray, scipy.sparse matrix, pandas.DataFrame or SparseKinship
         Known kinship (coefficients, diagonal 0.5 for non-inbred individuals) or relationship
-        matrix (diagonal near 1); symmetric positive semidefinite, possibly singular. A
-        DataFrame whose index and columns are individual IDs, or the labelled sparse matrix of
-        ``kinship_from_pedigree(..., sparse=True)``, is matched to the rows of pandas
-        ``endog`` by label (K may hold more individuals; those needed are taken in data order).
-        An array or sparse matrix is matched by position. A sparse matrix stays sparse: its
-        independent blocks (families) are decomposed one by one.
+        matrix (diagonal near 1); symmetric positive semidefinite (to a tolerance set by the
+        precision of its values: float32 GRMs are accepted), possibly singular. Labels are
+        never ignored:
+
+        * a DataFrame whose index and columns are individual IDs, or the labelled sparse
+          matrix of ``kinship_from_pedigree(..., sparse=True)``, is matched by ID to the
+          index of pandas data (exog's, else endog's, as statsmodels labels rows); K may hold
+          more individuals. With numpy data, or pandas data whose index is the default
+          ``0, ..., n-1``, it is refused (pass the data indexed by the IDs, or
+          ``kinship.to_numpy()`` to match by position), unless its labels are ``0, ..., n-1``
+          in order;
+        * an array or sparse matrix is matched by position; with data indexed by IDs (not the
+          default ``0, ..., n-1``) a :class:`~statsmodels_kinship.exceptions.LabelWarning`
+          says so.
+
+        A sparse matrix stays sparse: its independent blocks (families) are decomposed one by
+        one, as dense matrices (a block too large for the memory available is refused up
+        front).
     missing : {'none', 'drop', 'raise'}
         ``'drop'`` drops rows with NaN in endog or exog together with the matching rows and
         columns of the kinship.
@@ -128,16 +204,28 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
         self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
-        if is_labelled(kinship):
-            if isinstance(endog, (pd.Series, pd.DataFrame)):
-                kinship = align_kinship(kinship, endog.index)
-            else:
-                kinship = getattr(kinship, "matrix", kinship)
-                kinship = kinship if sparse.issparse(kinship) else np.asarray(kinship, float)
-        # from_formula has already dropped rows with missing values; missing_idx masks the
-        # rows of the original data, to which the kinship is aligned
+        n_rows = check_endog_shape(endog)
+        if exog is not None:
+            exog_shape = np.shape(exog)
+            if len(exog_shape) == 0 or exog_shape[0] != n_rows:
+                raise ValueError(f"exog has shape {exog_shape} but endog has {n_rows} rows: "
+                                 "give one row of exog per observation")
+            if len(exog_shape) == 2 and exog_shape[1] == 0:
+                raise ValueError("exog has no columns (a formula such as 'y ~ 0' or 'y ~ -1'?):"
+                                 " the model needs at least one fixed effect; add an intercept "
+                                 "(a column of ones)")
+        # from_formula has already dropped rows with missing values (missing_idx masks the
+        # rows of the original data, to which it has matched the kinship)
+        from_formula = "missing_idx" in kwargs
         missing_idx = kwargs.get("missing_idx")
-        nobs = len(missing_idx) if missing_idx is not None else np.shape(endog)[0]
+        nobs = len(missing_idx) if missing_idx is not None else n_rows
+        if n_rows == 0 or (missing == "drop" and not from_formula
+                           and all_rows_missing(endog, exog)):
+            raise ValueError("no observations left after dropping rows with missing values "
+                             f"(all {nobs} rows have NaN in endog or exog)" if nobs else
+                             "endog has no observations")
+        kinship = match_kinship(kinship, None if from_formula else data_labels(endog, exog),
+                                nobs)
         kinship = check_kinship(kinship, nobs)
         is_sparse = sparse.issparse(kinship)
         # A dense K travels with the data so that statsmodels drops its rows *and* columns
@@ -178,8 +266,18 @@ class KinshipMixedLM(base.LikelihoodModel):
         self.decomposition = KinshipDecomposition(self.kinship)
         self.n_blocks = self.decomposition.n_blocks
         self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
-        self._exog_rot = self.decomposition.rotate(self.exog[:, ~self.aliased])
-        self._endog_rot = self.decomposition.rotate(self.endog)
+        exog_kept = self.exog[:, ~self.aliased]
+        # Centre y on the design before any cross product: the likelihood and the GLS fit
+        # are computed for y - X b0 (b0 the OLS coefficients) and b0 is added back to the
+        # fixed effects (GLS is equivariant, the residuals and the likelihood unchanged), so
+        # that an offset in y (y + 1e8) or a large mean cannot cancel digits away.
+        with serial_blas():
+            self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
+        self._exog_rot = self.decomposition.rotate(exog_kept)
+        #: ``U'(y - X b0)``: the rotated response centred on the design (b0 =
+        #: ``_endog_offset``, the OLS coefficients of the kept columns), so that
+        #: ``U'y = _endog_rot + _exog_rot @ _endog_offset``
+        self._endog_rot = self.decomposition.rotate(endog_centred)
         self._profile = ProfiledLikelihood(self.decomposition.eigenvalues, self._exog_rot,
                                            self._endog_rot)
         # _batch_refits: the bootstrap's refit set-ups, made on first use
@@ -207,8 +305,10 @@ class KinshipMixedLM(base.LikelihoodModel):
         data : pandas.DataFrame
             The data. With a labelled ``kinship`` its index holds the individual IDs.
         kinship : ndarray, scipy.sparse matrix or pandas.DataFrame
-            See :class:`KinshipMixedLM`. A DataFrame is matched to ``data.index`` by label
-            before rows with missing values are dropped; an array by position in ``data``.
+            See :class:`KinshipMixedLM`. A DataFrame (or SparseKinship) is matched to
+            ``data.index`` by ID before rows with missing values are dropped; an array by
+            position in ``data`` (with a LabelWarning when ``data.index`` holds IDs rather
+            than the default ``0, ..., n-1``).
         subset : array_like, optional
             Rows of ``data`` to use (boolean mask or labels).
         drop_cols : list of str, optional
@@ -222,8 +322,9 @@ class KinshipMixedLM(base.LikelihoodModel):
         """
         if subset is not None:
             data = data.loc[subset]
-        if is_labelled(kinship):
-            kinship = align_kinship(kinship, data.index)
+        labelled = isinstance(data, pd.DataFrame)
+        kinship = match_kinship(kinship, data.index if labelled else None,
+                                len(data) if labelled else None)
         return super().from_formula(formula, data, *args, drop_cols=drop_cols,
                                     kinship=kinship, **kwargs)
 
@@ -269,8 +370,8 @@ class KinshipMixedLM(base.LikelihoodModel):
             b = linalg.cho_solve(chol, xv.T @ self._endog_rot)
             logdet_a = 2 * np.log(np.diag(chol[0])).sum()
             dof, extra = n - p, logdet_a
-        else:
-            b = np.asarray(fe)[~self.aliased]
+        else:  # the rotated response is centred on the design by _endog_offset
+            b = np.asarray(fe)[~self.aliased] - self._endog_offset
             dof, extra = n, 0.0
         r = self._endog_rot - self._exog_rot @ b
         return -0.5 * (dof * LOG_2PI + np.log(v).sum() + extra + (r * r / v).sum())
@@ -290,6 +391,49 @@ class KinshipMixedLM(base.LikelihoodModel):
         float
         """
         return self._profile.loglike(float(delta), reml)
+
+    def _identifiability_reason(self):
+        """Why these data cannot separate the two variance components, or None.
+
+        The restricted likelihood depends on K only through its eigenvalues on the residual
+        space of exog (the complement of the column space; see
+        :func:`~statsmodels_kinship._spectral.residual_spectrum`). The variance components
+        are not identified when those eigenvalues are all equal (to ``IDENTIFIABILITY_RTOL``
+        relative: K = I; one family with exchangeable relatedness ``a I + b 11'`` and an
+        intercept), when they are all zero, or when fewer than 3 residual degrees of
+        freedom are left. Computed once per model, in O(n p^2).
+
+        Returns
+        -------
+        reason : str or None
+        flat : bool
+            True when the restricted likelihood is flat along a ridge (the eigenvalues are
+            equal or zero), False for too few degrees of freedom or when identified.
+        """
+        if not hasattr(self, "_identifiability"):
+            n, p = self._exog_rot.shape
+            reason, flat = None, False
+            if n - p < _MIN_RESID_DF:
+                reason = (f"too few residual degrees of freedom: n - rank(exog) = {n - p}, "
+                          f"and at least {_MIN_RESID_DF} are needed to estimate two variance "
+                          "components")
+            elif not spectrum_is_spread(self.decomposition.eigenvalues, p):
+                with serial_blas():
+                    mean, sd = residual_spectrum(self.decomposition.eigenvalues,
+                                                 self._exog_rot)
+                if not mean > IDENTIFIABILITY_RTOL * self._profile.delta_scale:
+                    reason = ("the kinship is zero outside the column space of exog (its "
+                              f"mean eigenvalue on the residual space is {mean:.3g}): s_k^2 is "
+                              "not identified")
+                elif sd <= IDENTIFIABILITY_RTOL * mean:
+                    reason = ("the kinship restricted to the residual space of exog has a "
+                              f"single distinct eigenvalue a = {mean:.6g} (as for K = I, or "
+                              "one family with exchangeable relatedness and an intercept): "
+                              "only s_k^2 a + s_e^2 is identified, the split between s_k^2 "
+                              "and s_e^2 is arbitrary")
+                flat = reason is not None
+            self._identifiability = reason, flat
+        return self._identifiability
 
     def predict(self, params, exog=None):
         """
@@ -329,8 +473,29 @@ class KinshipMixedLM(base.LikelihoodModel):
         Returns
         -------
         KinshipMixedLMResults
+
+        Warns
+        -----
+        IdentifiabilityWarning
+            When the data cannot separate ``s_k^2`` from ``s_e^2`` (K restricted to the
+            residual space of exog has a single distinct eigenvalue, as for K = I or one
+            family with exchangeable relatedness and an intercept; or fewer than 3 residual
+            degrees of freedom). ``results.identified`` is then False and the summary says
+            so; when the likelihood is flat in the ratio, ``s_k^2 = 0`` is reported by
+            convention.
+        ConvergenceWarning
+            When the likelihood still increases at the upper limit of the search over
+            ``delta`` (``s_e^2`` estimated as zero).
         """
-        if kinship_ratio is None:
+        reason, flat = (None, False) if kinship_ratio is not None else (
+            self._identifiability_reason())
+        if flat:
+            # the likelihood is flat along s_k^2 a + s_e^2 = const: any delta is a maximum;
+            # report the one split that does not depend on rounding, s_k^2 = 0
+            delta = 0.0
+            info = {"converged": True, "boundary": True, "n_evals": 0,
+                    "message": "variance components not identified; s_k^2 reported as 0"}
+        elif kinship_ratio is None:
             with serial_blas():
                 delta, _, info = self._profile.maximize(reml)
             if not info["converged"]:
@@ -345,6 +510,11 @@ class KinshipMixedLM(base.LikelihoodModel):
         info["fixed_ratio"] = kinship_ratio is not None
         if df_method not in ("residual", "satterthwaite"):
             raise ValueError(f"df_method must be 'residual' or 'satterthwaite', got {df_method!r}")
+        # with the ratio held fixed only s_e^2 is estimated: identified
+        info["identifiability"] = reason
+        if reason is not None:
+            warnings.warn("the variance components are not identified: "
+                          + info["identifiability"], IdentifiabilityWarning, stacklevel=2)
         with serial_blas():
             res = KinshipMixedLMResults(self, delta, reml=reml,
                                         use_t=use_t or df_method == "satterthwaite",
@@ -383,6 +553,11 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     method : str
         ``'REML'`` or ``'ML'``.
     converged : bool
+    identified : bool
+        False when the data cannot separate ``s_k^2`` from ``s_e^2`` (an
+        :class:`~statsmodels_kinship.exceptions.IdentifiabilityWarning` was issued; the reason
+        is ``fit_info["identifiability"]``): the split reported is arbitrary and
+        ``vcomp_cov`` is NaN.
     boundary : bool
         True when the kinship variance is estimated at zero.
     llf : float
@@ -404,7 +579,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         k = model.exog.shape[1]
         kept = ~model.aliased
         params = np.full(k, np.nan)
-        params[kept] = sol["params"]
+        params[kept] = sol["params"] + model._endog_offset  # fitted to y centred (see model)
         a_inv = chol_inverse(sol["chol_A"])
         norm_cov = np.full((k, k), np.nan)
         norm_cov[np.ix_(kept, kept)] = a_inv
@@ -419,6 +594,9 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.delta = float(delta)
         fit_info = dict(fit_info or {})
         self.converged = bool(fit_info.get("converged", True))
+        #: False when the data cannot separate s_k^2 from s_e^2 (the reason is in
+        #: ``fit_info["identifiability"]``); the split reported is then arbitrary
+        self.identified = fit_info.get("identifiability") is None
         self.boundary = self.delta == 0.0
         self.fit_info = fit_info
         self.aliased = model.aliased
@@ -431,6 +609,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                                name="variance")
         info = model._profile.information(self.delta, scale, self.reml)
         try:
+            if not self.identified:  # the information is singular along the ridge
+                raise np.linalg.LinAlgError("variance components not identified")
             vcomp_cov = np.linalg.inv(info)
             if np.any(np.diag(vcomp_cov) < 0):
                 raise np.linalg.LinAlgError("information matrix is not positive definite")
@@ -693,7 +873,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             "Kinship blocks:": f"{model.n_blocks}",
             "Scale:": f"{self.scale:.4f}",
             "Log-Likelihood:": f"{self.llf:.4f}",
-            "Converged:": "Yes" if self.converged else "No",
+            "Converged:": ("Yes" if self.converged else "No") + (
+                "" if self.identified else " (variance components not identified)"),
             "Rank of exog:": f"{model.rank} of {self.k_fe}",
             "AIC:": f"{self.aic:.4f}",
         }
@@ -724,7 +905,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         if self.aliased.any():
             notes.append(f"{int(self.aliased.sum())} coefficients are aliased (linear "
                          "combinations of earlier columns) and were not estimated.")
-        if self.boundary:
+        if self.boundary and self.identified:
             notes.append("The kinship variance is estimated at zero (boundary of the "
                          "parameter space): the fit equals GLS/OLS; its standard error and "
                          "the Wald interval are not reliable there.")
@@ -734,6 +915,12 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             notes.append("The variance ratio s_k^2/s_e^2 was held fixed, not estimated.")
         if not self.converged:
             notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        if not self.identified:
+            notes.append("The variance components are not identified: "
+                         + self.fit_info["identifiability"] + ". The split shown (s_k^2, "
+                         "s_e^2, h2, theta) is one of many with the same likelihood (when "
+                         "the likelihood is flat, s_k^2 = 0 by convention); their standard "
+                         "errors are not reported.")
         notes.append(f"h2 = s_k^2 m/(s_k^2 m + s_e^2), m = mean diag(K) = "
                      f"{model.mean_kinship_diagonal:.4g}")
         for note in notes:

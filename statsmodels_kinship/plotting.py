@@ -4,9 +4,12 @@ Both take the DataFrame returned by :func:`statsmodels_kinship.scan.scan` (or an
 a p-value column) and draw on a matplotlib Axes; matplotlib is imported only when a figure
 is drawn (``pip install statsmodels-kinship[plot]``).
 """
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.tools.sm_exceptions import ValueWarning
 
 from .scan import genomic_inflation
 
@@ -23,11 +26,54 @@ def _axes(ax, figsize):
     return fig, ax
 
 
-def _pvalues(frame, column):
-    if column not in frame:
-        raise KeyError(f"no column {column!r} in the scan results; columns: "
-                       f"{', '.join(map(str, frame.columns))}")
-    return frame[column].to_numpy(dtype=float)
+def _pvalues(frame, column, what="frame"):
+    """The p-values to draw and a mask of those kept: finite and > 0. Raises when a
+    p-value lies outside [0, 1], is not a number, or when none is left; warns when p-values
+    of 0 (an underflow: -log10 p is infinite) are left out."""
+    if isinstance(frame, pd.DataFrame):
+        if column not in frame:
+            raise KeyError(f"no column {column!r} in the scan results; columns: "
+                           f"{', '.join(map(str, frame.columns))}")
+        values, name, labels = frame[column], f"column {column!r}", frame.index
+    elif what == "frame":
+        raise TypeError(f"frame must be a pandas DataFrame (the result of scan), got "
+                        f"{type(frame).__name__}")
+    else:
+        values, name = frame, "the p-values"
+        labels = None
+    try:
+        p = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers (p-values), got dtype "
+                         f"{getattr(values, 'dtype', type(values).__name__)}") from None
+    labels = pd.RangeIndex(len(p)) if labels is None else labels
+    bad = np.isfinite(p) & ((p < 0) | (p > 1)) | np.isinf(p)
+    if bad.any():
+        raise ValueError(f"{name} holds {int(bad.sum())} values outside [0, 1], which are not "
+                         f"p-values: {_show_pairs(labels[bad], p[bad])}")
+    zero = p == 0
+    keep = np.isfinite(p) & ~zero
+    if not keep.any():
+        raise ValueError(f"{name} has no p-value to draw: all {len(p)} are "
+                         + ("missing (NaN) or 0" if len(p) else "absent (no rows)"))
+    if zero.any():
+        warnings.warn(f"{name}: {int(zero.sum())} p-values are exactly 0 (underflow: -log10 p "
+                      f"is infinite) and are left out of the figure: "
+                      f"{_show_pairs(labels[zero], p[zero])}", ValueWarning, stacklevel=3)
+    return p, keep
+
+
+def _show_pairs(labels, values, limit=5):
+    shown = ", ".join(f"{lab}: {v:g}" for lab, v in zip(list(labels)[:limit], values[:limit]))
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+
+
+def _check_level(value, name):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0 < value < 1:
+        raise ValueError(f"{name} must be a p-value level in (0, 1) or None, got {value!r}")
 
 
 def manhattan_plot(frame, column="p_wald", *, ax=None, threshold=5e-8, suggestive=None,
@@ -66,9 +112,18 @@ def manhattan_plot(frame, column="p_wald", *, ax=None, threshold=5e-8, suggestiv
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        When ``column`` is not in ``frame``.
+    ValueError
+        When a p-value lies outside [0, 1], or none is finite and positive. P-values of
+        exactly 0 (underflow) are left out with a warning.
     """
-    p = _pvalues(frame, column)
-    keep = np.isfinite(p) & (p > 0)
+    p, keep = _pvalues(frame, column)
+    _check_level(threshold, "threshold")
+    _check_level(suggestive, "suggestive")
     data = frame.loc[keep]
     logp = -np.log10(p[keep])
     fig, ax = _axes(ax, figsize)
@@ -138,10 +193,18 @@ def qq_plot(frame, column="p_wald", *, ax=None, band=0.95, figsize=(4.5, 4.5), t
     matplotlib.figure.Figure
         The genomic inflation factor (:func:`~statsmodels_kinship.scan.genomic_inflation`)
         is printed in the axes.
+
+    Raises
+    ------
+    KeyError
+        When ``column`` is not in ``frame``.
+    ValueError
+        When a p-value lies outside [0, 1], or none is finite and positive. P-values of
+        exactly 0 (underflow) are left out with a warning.
     """
-    p = (_pvalues(frame, column) if isinstance(frame, pd.DataFrame)
-         else np.asarray(frame, dtype=float).ravel())
-    p = np.sort(p[np.isfinite(p) & (p > 0)])
+    p, keep = _pvalues(frame, column, what="frame or p-values")
+    _check_level(band, "band")
+    p = np.sort(p[keep])
     m = len(p)
     fig, ax = _axes(ax, figsize)
     if m:

@@ -37,10 +37,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
-from ._spectral import LOG_2PI, ProfiledLikelihood, delta_grid, group_eigenvalues, serial_blas
-from ._validation import _show
+from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
+                        extend_delta_grid, group_eigenvalues, serial_blas)
+from ._validation import LabelWarning, _show, id_hint, is_default_index, is_labelled
+from .exceptions import GenotypeWarning
+from .kinship import _genotype_values, _missing_codes
 
 __all__ = ["scan", "genomic_inflation"]
 
@@ -153,7 +156,10 @@ class _Null:
         self.q_w = np.linalg.qr(w)[0] if self.c else np.zeros((self.n, 0))
         lam_max = float(lam.max()) if len(lam) else 0.0
         self.lam_max = lam_max
-        self.grid = delta_grid(lam_max)  # the global search of ProfiledLikelihood.maximize
+        # the global search of ProfiledLikelihood.maximize, extended in _maximize while a
+        # SNP's best point is the last one
+        self.delta_scale = delta_scale(lam)
+        self.grid = delta_grid(self.delta_scale)
         with serial_blas():
             self.delta_ml0, self.llf_ml0, _ = model._profile.maximize(reml=False)
         self.delta_null = float(results.delta)
@@ -338,7 +344,8 @@ class _Block:
 def _maximize(blk, reml, max_iter=100, rtol=1e-13):
     """Per-SNP maximum over delta >= 0, with the search of ProfiledLikelihood.maximize.
 
-    Grid over ``log(delta lam_max)`` plus ``delta = 0``; the best grid point's bracket; the
+    Grid over ``log(delta s)`` plus ``delta = 0``, extended upwards while the best point of
+    some SNP is the last one (up to ``DELTA_LOG_MAX``); the best grid point's bracket; the
     root of the derivative there by Newton steps, bisection when a step leaves the bracket.
     SNPs whose bracket has no sign change of the derivative (several extrema) are handed to
     ProfiledLikelihood itself.
@@ -348,12 +355,27 @@ def _maximize(blk, reml, max_iter=100, rtol=1e-13):
     """
     null = blk.null
     n, c, grid = null.n, null.c, null.grid
-    n_grid, b = len(grid), blk.b
+    b = blk.b
     m, logdet = blk.at_points(grid)
     with np.errstate(invalid="ignore", divide="ignore"):
         f = _criterion(m, logdet, n, c, reml)
     f = np.where(np.isfinite(f), f, np.inf)
     best = np.argmin(f, axis=0)
+    # not bracketed: extend the grid upwards for the SNPs whose best point is the last one
+    # (only for them, as ProfiledLikelihood.maximize would for each SNP on its own)
+    at_top = best == len(grid) - 1
+    while at_top.any():
+        more = extend_delta_grid(grid, null.delta_scale)
+        if not len(more):
+            break
+        m, logdet = blk.at_points(more)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f_more = _criterion(m, logdet, n, c, reml)
+        f_more = np.where(np.isfinite(f_more) & at_top, f_more, np.inf)
+        grid, f = np.r_[grid, more], np.concatenate([f, f_more])
+        best = np.argmin(f, axis=0)
+        at_top = best == len(grid) - 1
+    n_grid = len(grid)
     lo = grid[np.maximum(best - 1, 0)]
     hi = grid[np.minimum(best + 1, n_grid - 1)]
     delta = grid[best].copy()
@@ -567,10 +589,18 @@ def _rows_by_position(n_rows, model, what):
 
 
 def _rows_by_label(ids, model, what):
-    """Positions in ``ids`` of the model's individuals, in the model's order."""
+    """Positions in ``ids`` of the model's individuals, in the model's order. When the model's
+    data carry no labels (numpy arrays) the rows are matched by position, with a
+    :class:`LabelWarning` when ``ids`` are IDs (a .bed file's individuals)."""
     labels, _ = _model_rows(model)
     ids = pd.Index(ids)
     if labels is None:  # the model's data carry no labels: match by position
+        if not is_default_index(ids):
+            warnings.warn(
+                f"the individuals of {what} ({_show(ids, 3)}) are matched to the null model's "
+                "rows by position: its data carry no IDs (numpy arrays); fit the null model "
+                "to pandas data indexed by the IDs to match them by ID", LabelWarning,
+                stacklevel=5)
         return _rows_by_position(len(ids), model, what)
     if ids.has_duplicates:
         raise ValueError(f"{what} has duplicated individual IDs: "
@@ -578,16 +608,21 @@ def _rows_by_label(ids, model, what):
     pos = ids.get_indexer(labels)
     if (pos < 0).any():
         absent = labels[pos < 0]
+        hint = id_hint(labels, ids, names=("the null model's data", what), by_position=(
+            "pass the genotypes as an array (genotypes.to_numpy())"))
         raise ValueError(f"{len(absent)} individuals of the model are not in {what}: "
-                         f"{_show(absent)}")
+                         f"{_show(absent)}{hint}")
     return None if np.array_equal(pos, np.arange(len(ids))) else pos
 
 
 class _ArraySource:
-    """Genotypes held by the caller: numpy array, DataFrame or dask array (n x m)."""
+    """Genotypes held by the caller: numpy array, DataFrame or dask array (n x m). Each block
+    read is checked by :func:`~statsmodels_kinship.kinship._genotype_values`, the missing
+    codes ``codes`` read as NaN."""
 
-    def __init__(self, genotypes, model):
+    def __init__(self, genotypes, model, codes=()):
         self.chromosome = self.position = None
+        self.codes = codes
         if isinstance(genotypes, pd.DataFrame):
             self.rows = _rows_by_label(genotypes.index, model, "the genotype DataFrame")
             self.names = pd.Index(genotypes.columns)
@@ -613,13 +648,18 @@ class _ArraySource:
             if self.is_dask:
                 block = block.compute()
         block = np.asarray(block, dtype=float)
-        return block if self.rows is None else block[self.rows]
+        block = block if self.rows is None else block[self.rows]
+        return _genotype_values(block, self.names[cols], self.codes)
 
     def task(self, cols):
-        """The block as a dask task: a slice of the dask array, or the data."""
+        """The block as a dask task: a slice of the dask array, checked, or the data."""
         if self.is_dask:
+            import dask
+
             block = self.values[:, cols]
-            return block if self.rows is None else block[self.rows]
+            block = block if self.rows is None else block[self.rows]
+            return dask.delayed(_genotype_values, pure=True)(block, self.names[cols],
+                                                             self.codes)
         return self.read(cols)
 
 
@@ -637,11 +677,11 @@ class _BedSource:
 
     def __init__(self, path, model, labels):
         try:
-            from bed_reader import open_bed
+            import bed_reader  # noqa: F401
         except ImportError as err:
             raise ImportError("scanning a PLINK .bed file needs the optional dependency "
                               "bed-reader: pip install statsmodels-kinship[plink]") from err
-        from .kinship import individual_labels
+        from .io import _read_bim, _read_fam
 
         path = os.fspath(path)
         if not path.endswith(".bed"):
@@ -652,12 +692,12 @@ class _BedSource:
             raise FileNotFoundError(f"PLINK binary file set {path[:-4]!r} is incomplete: "
                                     f"{', '.join(missing)} not found")
         self.path = path
-        with open_bed(path, count_A1=True) as bed:
-            ids = individual_labels(bed.fid, bed.iid, how=labels)
-            self.names = pd.Index(np.asarray(bed.sid, dtype=object), name="snp")
-            self.chromosome = np.asarray(bed.chromosome, dtype=object)
-            self.position = np.asarray(bed.bp_position, dtype=np.int64)
-            self.iid_count, self.sid_count = bed.iid_count, bed.sid_count
+        ids = _read_fam(path[:-4] + ".fam", labels).index  # malformed lines: named
+        bim = _read_bim(path[:-4] + ".bim")
+        self.names = pd.Index(bim["snp"].to_numpy(dtype=object), name="snp")
+        self.chromosome = bim["chromosome"].to_numpy(dtype=object)
+        self.position = bim["bp"].to_numpy(dtype=np.int64)
+        self.iid_count, self.sid_count = len(ids), len(bim)
         rows = _rows_by_label(ids, model, path)
         self.rows = np.arange(self.iid_count) if rows is None else rows
         self.m = len(self.names)
@@ -672,10 +712,20 @@ class _BedSource:
                                                   self.rows, cols)
 
 
-def _as_source(genotypes, model, labels):
+def _as_source(genotypes, model, labels, codes=()):
+    """The genotype source; ``codes`` (missing codes) apply to arrays (a .bed file holds
+    only 0, 1, 2 and missing)."""
     if isinstance(genotypes, (str, os.PathLike)):
         return _BedSource(genotypes, model, labels)
-    return _ArraySource(genotypes, model)
+    if (isinstance(genotypes, pd.DataFrame) and _model_rows(model)[0] is None
+            and not is_default_index(genotypes.index)):
+        raise ValueError(
+            f"the genotype DataFrame is indexed by individual IDs "
+            f"({_show(genotypes.index, 3)}) but the null model was fitted to unlabelled data "
+            "(numpy arrays), so its rows cannot be matched by ID: fit the null model to "
+            "pandas data indexed by the IDs, or pass genotypes.to_numpy() to match the rows "
+            "by position")
+    return _ArraySource(genotypes, model, codes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -794,6 +844,9 @@ def _refit(results, kinship):
     else:
         endog = pd.Series(model.endog, index=labels)
         exog = pd.DataFrame(model.exog, index=labels, columns=model.exog_names)
+        if not is_labelled(kinship) and not sparse.issparse(kinship):
+            # in the model's row order: label it so
+            kinship = pd.DataFrame(kinship, index=labels, columns=labels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)  # reported by the null fit
         refit = KinshipMixedLM(endog, exog, kinship=kinship)
@@ -805,7 +858,7 @@ def _refit(results, kinship):
 # ---------------------------------------------------------------------------------------------
 
 def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, position=None,
-         block_size=None, use_t=True, labels="auto", use_dask=None):
+         block_size=None, use_t=True, labels="auto", use_dask=None, missing_code=None):
     r"""
     Test each SNP in turn, added to a fitted null kinship model.
 
@@ -815,7 +868,9 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         The fitted null model: covariates and kinship, no SNP. Its eigendecomposition of the
         kinship is reused; its data and kinship are not copied.
     genotypes : array_like, pandas.DataFrame, str or path-like, or dask.array.Array
-        Individuals x SNPs, allele counts (or dosages); NaN for a missing genotype.
+        Individuals x SNPs, allele counts or dosages in [0, 2]; NaN for a missing genotype.
+        Any other value (PLINK's -9, negative, above 2, infinite) is an error naming the
+        SNPs and how many such values they hold, unless given as ``missing_code``.
 
         * numpy array or dask array: rows in the order of the model's observations (or of
           the data before statsmodels dropped rows with missing values);
@@ -854,6 +909,11 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     use_dask : bool, optional
         Run the blocks through dask (on the workers of a ``dask.distributed`` client when
         one is active). Default: True for a dask array, False otherwise.
+    missing_code : float or list of float, optional
+        Values that code a missing genotype in an array or DataFrame, such as -9 (PLINK's
+        missing-value code): they are read as NaN and treated as missing genotypes
+        (mean-imputed, counted in ``n_missing``). Codes must lie outside [0, 2]. A .bed file
+        has its own missing code, read as NaN.
 
     Returns
     -------
@@ -878,6 +938,20 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
 
         ``frame.attrs`` holds the null model's ratios and log-likelihood (per chromosome
         with ``loco``).
+
+    Raises
+    ------
+    ValueError
+        For genotypes outside [0, 2] that are not NaN or a ``missing_code`` (checked block
+        by block as the blocks are read: the scan stops at the first block holding one), and
+        when no SNP varies among the model's individuals (every one monomorphic or never
+        observed: nothing to test).
+
+    Warns
+    -----
+    statsmodels_kinship.exceptions.GenotypeWarning
+        Naming the SNPs without variation among the model's individuals (flags
+        ``'monomorphic'`` and ``'missing'``), which are not tested.
 
     See Also
     --------
@@ -989,7 +1063,7 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
                         f"{type(results).__name__}")
     if method not in ("exact", "fixed"):
         raise ValueError(f"method must be 'exact' or 'fixed', got {method!r}")
-    source = _as_source(genotypes, model, labels)
+    source = _as_source(genotypes, model, labels, _missing_codes(missing_code))
     m = source.m
     info = {}
     for name, given in (("chromosome", chromosome), ("position", position)):
@@ -1031,8 +1105,25 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
             null = _Null(_refit(res, kinship_without(c)), method, use_t)
             values[cols] = _run(null, source, cols, block_size, use_dask)
             info[c] = null.info()
+    _untested_warning(values, source.names)
     return _frame(values, source, {"method": method, "loco": loco is not False
                                    and loco is not None, "null": info})
+
+
+def _untested_warning(values, names):
+    """Warn about the SNPs without variation among the model's individuals (flagged
+    monomorphic or missing); raise when that is every SNP."""
+    flag = values[:, _COL["flag"]]
+    idle = np.flatnonzero((flag == _MONO) | (flag == _MISSING))
+    if not len(idle):
+        return
+    shown = _show(names[idle])
+    if len(idle) == len(flag):
+        raise ValueError(f"no SNP varies among the model's individuals: all {len(flag)} are "
+                         f"monomorphic or never observed ({shown}); nothing to test")
+    warnings.warn(f"{len(idle)} of {len(flag)} SNPs not tested, without variation among the "
+                  f"model's individuals (flag 'monomorphic' or 'missing'): {shown}",
+                  GenotypeWarning, stacklevel=3)
 
 
 def _frame(values, source, attrs):

@@ -150,10 +150,17 @@ def read_study_csv(folder):
     >>> ped, geno, phe, snps = smk.read_study_csv("data")  # doctest: +SKIP
     >>> K = smk.kinship_from_pedigree(ped)  # doctest: +SKIP
     """
+    if not isinstance(folder, (str, pathlib.PurePath)) and not hasattr(folder, "__fspath__"):
+        raise TypeError(f"folder must be a path (str or path-like), got {folder!r}")
     folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"folder {str(folder)!r} {what} (resolved: "
+                                f"{str(folder.resolve())!r}); it should hold "
+                                f"{', '.join(STUDY_FILES)}")
     missing = [name for name in STUDY_FILES if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
+        raise FileNotFoundError(f"folder {str(folder)!r} has no {', '.join(missing)}")
     pedigree = pd.read_csv(folder / "pedigree.csv", dtype=str)
     genotypes = pd.read_csv(folder / "genotypes.csv", index_col="individual")
     genotypes.index = genotypes.index.astype(str)
@@ -229,11 +236,16 @@ def replicate_pedigree(template, n_families):
     4    F001    F001_04  F001_02  F001_01    2
     16   F002    F002_04  F002_02  F002_01    2
     """
-    if not isinstance(n_families, Integral) or n_families < 1:
+    if not _is_count(n_families):
         raise ValueError(f"n_families must be a positive integer, got {n_families!r}")
+    if not isinstance(template, pd.DataFrame):
+        raise TypeError(f"template must be a pandas DataFrame with columns "
+                        f"{_PEDIGREE_COLUMNS[1:]}, got {type(template).__name__}")
     missing = [c for c in _PEDIGREE_COLUMNS[1:] if c not in template.columns]
     if missing:
         raise ValueError(f"template pedigree lacks the columns {missing}")
+    if not len(template):
+        raise ValueError("template pedigree has no rows")
     ind = _id_strings(template["individual"])
     width = max(len(s) for s in ind)
     local = {s: s.zfill(width) for s in ind}
@@ -253,6 +265,21 @@ def replicate_pedigree(template, n_families):
             "sex": template["sex"].to_numpy(),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def _is_count(value):
+    """True for an integer >= 1 (not a bool)."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _rng(seed):
+    """:func:`numpy.random.default_rng` of ``seed``, or an error naming the argument."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
+                        "numpy.random.SeedSequence or a numpy.random.Generator; got "
+                        f"{seed!r} ({err})") from None
 
 
 def _id_strings(values):
@@ -948,10 +975,11 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     (200, 20)
     """
     ped = _check_pedigree(pedigree)
-    if not isinstance(n_snps, Integral) or n_snps < 1:
+    if not _is_count(n_snps):
         raise ValueError(f"n_snps must be a positive integer, got {n_snps!r}")
-    if not isinstance(block_size, Integral) or block_size < 1:
+    if not _is_count(block_size):
         raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    rng = _rng(seed)
     if not isinstance(ld_rho, Real) or not 0 <= ld_rho <= 1:
         raise ValueError(f"ld_rho must be in [0, 1], got {ld_rho!r}")
     if not isinstance(mean, Real) or not np.isfinite(mean):
@@ -960,7 +988,10 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
             or total_variance <= 0:
         raise ValueError(f"total_variance must be a finite number > 0, got {total_variance!r}")
     names = [f"SNP{j + 1}" for j in range(n_snps)]
-    causal = dict(causal or {})
+    if causal is not None and not isinstance(causal, (dict, pd.Series)):
+        raise TypeError("causal must be a dict (or Series) mapping SNP names to the fraction "
+                        f"of the variance each explains, e.g. {{'SNP4': 0.3}}; got {causal!r}")
+    causal = dict(causal if causal is not None else {})
     unknown = [k for k in causal if k not in set(names)]
     if unknown:
         raise ValueError(f"unknown causal SNPs {_show(unknown)}; SNPs are named "
@@ -994,7 +1025,6 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
                          "haplotypes: set n_ancestral_haplotypes too")
 
     snp_map, block_start, rec = _snp_map(n_snps, cm, cm_spacing, chromosome, block_size)
-    rng = np.random.default_rng(seed)
     maf = _allele_freq(rng, names, maf_range, allele_freq)
     orientation = 1 - 2 * rng.integers(0, 2, size=n_snps)
     snp_map["maf"] = maf

@@ -180,13 +180,18 @@ class TestReplicatesAreFits:
 
 
 def test_failed_replicates_are_counted_and_kept(small):
-    # residual variance near zero: some replicates hit the upper end of the search,
-    # as model.fit does (ConvergenceWarning)
-    y, X, K = simulate_data(s_k2=5.0, s_e2=1e-8, n_families=50, seed=14)
+    # residual variance near zero with a singular K whose null space is not in the span of X
+    # (a centred GRM from fewer SNPs than people): some replicates' likelihood keeps rising
+    # towards s_e^2 = 0, where it cannot be evaluated; model.fit reports them as not
+    # converged (ConvergenceWarning), and so does the bootstrap. (With a positive definite K,
+    # s_e^2 = 0 is a valid boundary estimate, h2 = 1: test_bootstrap_boundary.py.)
+    G = np.random.default_rng(14).binomial(2, 0.3, size=(80, 30)).astype(float)
+    G -= G.mean(axis=0)
+    y, X, K = simulate_data(s_k2=5.0, s_e2=1e-8, seed=14, kinship=G @ G.T / 30)
     res = fit(y, X, K)
     with pytest.warns(ConvergenceWarning, match=r"of 80 bootstrap replicates did not converge"):
         b = boot(res, 80, seed=15)
-    assert 0 < b.n_failed < 40
+    assert 0 < b.n_failed < 80  # some replicates fail, not all
     assert b.n_failed == (~b.converged).sum()
     assert b.params[~b.converged].notna().all().all()  # kept, not dropped
     assert_replicates_are_fits(res, b, X, K, range(20))

@@ -164,7 +164,8 @@ def test_ped_errors(tmp_path, text, expected):
 
 @pytest.mark.parametrize("text, expected", [
     ("1 rs1 0 100\n", r"lists 1 SNPs but the .ped file has genotypes for 2"),
-    ("1 rs1 100\n1 rs2 200\n", r"4 columns .* this one has 3"),
+    ("1 rs1 0 100\n1 rs2 200\n",
+     r"x\.map: 1 line with a wrong number of fields, 4 expected .*line 2 \(3 fields\)"),
     ("1 rs1 0 100\n1 rs1 0 200\n", r"SNP names are not unique: 'rs1'"),
 ])
 def test_map_errors(tmp_path, text, expected):

@@ -32,6 +32,7 @@ from statsmodels_kinship import (
     kinship_from_pedigree,
     read_study_csv,
 )
+from statsmodels_kinship._spectral import DELTA_LOG_MAX, delta_scale
 from statsmodels_kinship.scan import genomic_inflation, scan
 
 # the module itself (the package may export the function under the same name)
@@ -386,7 +387,7 @@ def test_ratio_at_the_end_of_the_search_is_flagged():
         null = KinshipMixedLM(y, np.ones((len(y), 1)), kinship=kin).fit()
     result = scan(null, geno)
     assert (result["flag"] == "not_converged").all()
-    grid_end = np.exp(7) / np.linalg.eigvalsh(kin).max()
+    grid_end = np.exp(DELTA_LOG_MAX) / delta_scale(np.linalg.eigvalsh(kin))  # the search's end
     assert_allclose(result["delta"], grid_end, rtol=1e-12)
     fit = KinshipMixedLM(y, np.column_stack([np.ones(len(y)), geno[:, 3]]), kinship=kin)
     with pytest.warns(ConvergenceWarning):
@@ -412,9 +413,9 @@ def test_blocks_and_scaling():
     blocks = scan(null, geno, block_size=7)
     assert_allclose(blocks[["beta", "se", "p_wald", "p_lrt", "p_score"]],
                     whole[["beta", "se", "p_wald", "p_lrt", "p_score"]], rtol=1e-10)
-    doubled = scan(null, 2 * geno)  # effect per unit halves, tests unchanged
-    assert_allclose(doubled["beta"], whole["beta"] / 2, rtol=1e-9)
-    assert_allclose(doubled["p_wald"], whole["p_wald"], rtol=1e-9)
+    halved = scan(null, geno / 2)  # effect per unit doubles, tests unchanged (dosages)
+    assert_allclose(halved["beta"], whole["beta"] * 2, rtol=1e-9)
+    assert_allclose(halved["p_wald"], whole["p_wald"], rtol=1e-9)
 
 
 def test_plink_bed(tmp_path, data_study):
