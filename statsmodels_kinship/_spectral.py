@@ -15,6 +15,7 @@ After rotation the covariance of the data is diagonal, ``s_e^2 diag(delta * lam 
 likelihood evaluation costs O(G p^2 + p^3) where G is the number of distinct eigenvalues (few
 for family pedigrees) or O(n p^2) when all eigenvalues differ.
 """
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -22,11 +23,15 @@ from scipy import linalg, optimize, sparse
 from scipy.sparse import csgraph
 from threadpoolctl import ThreadpoolController
 
+from ._validation import available_memory
+from .exceptions import DenseKinshipWarning, KinshipMemoryError
+
 __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas",
            "EigenvalueGroups", "group_eigenvalues", "delta_grid", "delta_scale",
            "extend_delta_grid", "residual_spectrum", "spectrum_is_spread", "GROUP_RTOL",
            "GROUP_ATOL",
-           "DELTA_GRID_SIZE", "DELTA_LOG_RANGE", "DELTA_LOG_MAX", "IDENTIFIABILITY_RTOL"]
+           "DELTA_GRID_SIZE", "DELTA_LOG_RANGE", "DELTA_LOG_MAX", "BOUNDARY_SLOPE_MAX",
+           "residual_boundary", "IDENTIFIABILITY_RTOL"]
 
 LOG_2PI = np.log(2 * np.pi)
 #: Eigenvalues equal to within this fraction of their value, or within ``GROUP_ATOL`` times
@@ -44,6 +49,15 @@ GROUP_ATOL = 1e3 * np.finfo(float).eps
 DELTA_GRID_SIZE = 29
 DELTA_LOG_RANGE = (-7.0, 7.0)
 DELTA_LOG_MAX = np.log(1e6)
+#: At the end of the fully extended search, ``delta_max = exp(DELTA_LOG_MAX) / s``, the
+#: slope of the profiled likelihood in ``log(delta)``, ``delta_max * score(delta_max)``,
+#: tends to 0 as ``delta_max -> inf`` when K is positive definite on the residual space of
+#: exog (the likelihood has a finite limit at ``s_e^2 = 0``; the slope is then of order
+#: ``n / (delta_max a_min)``, ``a_min`` the smallest eigenvalue of that restriction), and to
+#: ``m / 2 >= 1/2`` when it is unbounded (``m`` null directions of K outside the span of
+#: exog that the response does not reach). Below this threshold, half the smallest unbounded
+#: limit, the end point is a converged boundary estimate (``s_e^2 = 0``, h2 = 1).
+BOUNDARY_SLOPE_MAX = 0.25
 #: The variance components are not identified when the eigenvalues of K restricted to the
 #: residual space of exog are equal to within this fraction of their mean.
 IDENTIFIABILITY_RTOL = 1e-6
@@ -151,14 +165,6 @@ class KinshipDecomposition:
         return 8.0 * (float(np.sum(counts * squares)) + float(np.max((counts + 3) * squares)))
 
     def __init__(self, kinship, psd_rtol=None):
-        import warnings
-
-        from ._validation import (
-            DenseKinshipWarning,
-            KinshipMemoryError,
-            available_memory,
-        )
-
         n = kinship.shape[0]
         self.n = n
         is_sparse = sparse.issparse(kinship)
@@ -484,6 +490,43 @@ def residual_spectrum(eigenvalues, exog_rot, big_ratio=10.0, max_big=64):
     return mean, float(np.sqrt(max(ss, 0.0) / dof))
 
 
+def residual_boundary(delta_max, slope):
+    """The rule for a maximum at the end of the fully extended search over ``delta``.
+
+    Parameters
+    ----------
+    delta_max : float
+        The end of the search, ``exp(DELTA_LOG_MAX) / delta_scale``.
+    slope : float or ndarray
+        Derivative of the profiled (restricted) log-likelihood with respect to
+        ``log(delta)`` there, ``delta_max * score(delta_max)``, at least 0.
+
+    Returns
+    -------
+    converged : bool or ndarray of bool
+        True where ``slope < BOUNDARY_SLOPE_MAX``: the likelihood has a finite limit as
+        ``delta -> inf`` and ``delta_max`` is a boundary estimate, ``s_e^2 = 0`` (h2 = 1)
+        to about 1e-6. False where it is unbounded (K singular on the residual space of
+        exog): the fit has not converged.
+    message : str
+        For a single ``slope``; empty otherwise.
+    """
+    converged = np.asarray(slope) < BOUNDARY_SLOPE_MAX
+    if converged.ndim:
+        return converged, ""
+    if converged:
+        return True, ("the residual variance is estimated at its lower boundary: delta = "
+                      f"s_k^2/s_e^2 = {delta_max:.3g}, {np.exp(DELTA_LOG_MAX):.0e} times the "
+                      "inverse of the typical eigenvalue of the kinship (h2 = 1 to about "
+                      "1e-6)")
+    return False, ("the variance ratio s_k^2/s_e^2 reached the upper limit of the search "
+                   f"(delta = {delta_max:.3g}, {np.exp(DELTA_LOG_MAX):.0e} times the inverse "
+                   "of the typical eigenvalue of the kinship) and the likelihood still "
+                   f"increases (slope {float(slope):.3g} in log delta; it is unbounded where K "
+                   "is singular on the residual space of exog): the residual variance is "
+                   "estimated as zero (h2 = 1)")
+
+
 class ProfiledLikelihood:
     """(Restricted) log-likelihood of rotated data as a function of ``delta = s_k^2 / s_e^2``.
 
@@ -657,17 +700,27 @@ class ProfiledLikelihood:
         ``delta = 0`` is the best grid point. Bounded Brent on the likelihood is the fallback
         when the score does not change sign in the bracket.
 
+        When the best point is the end of the fully extended search, ``delta_max =
+        exp(DELTA_LOG_MAX) / s``, and the likelihood has a finite limit as ``delta -> inf``
+        (its slope in ``log(delta)`` there is below :data:`BOUNDARY_SLOPE_MAX`), ``delta_max``
+        is a converged boundary estimate: ``s_e^2`` is zero up to ``1e-6 s_k^2 s``, h2 is 1
+        to about 1e-6. When the likelihood is unbounded there (K singular on the residual
+        space of exog, the response reaching its null space) the fit has not converged.
+
         Returns
         -------
         delta : float
         llf : float
         info : dict
-            ``converged`` (bool), ``boundary`` (delta == 0), ``n_evals``, ``message``.
+            ``converged`` (bool), ``boundary`` (``"kinship"`` at ``delta = 0``,
+            ``s_k^2 = 0``; ``"residual"`` at ``delta_max``, ``s_e^2 = 0``, when converged;
+            None otherwise),
+            ``n_evals``, ``message``.
         """
         lam_max = self.max_eigenvalue
         if lam_max <= 0:
             return 0.0, self.loglike(0.0, reml), {
-                "converged": True, "boundary": True, "n_evals": 1,
+                "converged": True, "boundary": "kinship", "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
         grid = delta_grid(self.delta_scale, n_grid, log_range)
         values = self._loglike_grid(grid, reml)
@@ -685,13 +738,14 @@ class ProfiledLikelihood:
             counter["n"] += 1
             return self.score(d, reml)
 
-        converged, message = True, ""
-        if best == len(grid) - 1:
-            delta, converged = grid[-1], False
-            message = ("the variance ratio s_k^2/s_e^2 reached the upper limit of the search "
-                       f"(delta = {delta:.3g}, {np.exp(DELTA_LOG_MAX):.0e} times the inverse "
-                       "of the typical eigenvalue of the kinship) and the likelihood still "
-                       "increases: the residual variance is estimated as zero (h2 = 1)")
+        converged, message, boundary = True, "", None
+        # slope of the likelihood in log(delta) at the end of the search (see
+        # BOUNDARY_SLOPE_MAX); a negative one leaves a bracketed interior maximum
+        slope = grid[-1] * score(grid[-1]) if best == len(grid) - 1 else 0.0
+        if best == len(grid) - 1 and slope >= 0:
+            delta = grid[-1]
+            converged, message = residual_boundary(delta, slope)
+            boundary = "residual" if converged else None
         elif best == 0 and score(0.0) <= 0:
             delta = 0.0
         elif score(lo) > 0 > score(hi):
@@ -708,5 +762,7 @@ class ProfiledLikelihood:
         llf = self.loglike(delta, reml)
         if values[best] > llf:  # never worse than the grid
             delta, llf = grid[best], values[best]
-        return float(delta), float(llf), {"converged": converged, "boundary": delta == 0.0,
+        if delta == 0.0:
+            boundary = "kinship"
+        return float(delta), float(llf), {"converged": converged, "boundary": boundary,
                                           "n_evals": counter["n"], "message": message}

@@ -37,12 +37,12 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
 
 Replicates are refitted as deviations from the simulating mean (which lies in the span of
 ``X~``; its coefficients are added to the refitted ones), so that no cross product sees a
-large mean. ``delta = inf`` (``s_e^2 = 0``, h2 = 1) is a boundary estimate like ``delta =
-0``: with K positive definite the criterion has a finite limit there, used when it beats
-the grid and the criterion decreases towards it; an optimum beyond the grid's end is
-searched for in the open bracket. A replicate whose likelihood is not bracketed as expected
-is refitted by the model's own 1-D search (:meth:`ProfiledLikelihood.maximize`), on its
-deviation from the mean; one that search leaves unsettled is reported as not converged.
+large mean. The search ends where the model's does, at ``delta_max`` (the fully extended
+grid of :meth:`ProfiledLikelihood.maximize`); a replicate whose best point is that end is
+classified by the model's rule (:func:`~statsmodels_kinship._spectral.residual_boundary`):
+a boundary estimate (``s_e^2 = 0``, h2 = 1 to about 1e-6) where the likelihood has a finite
+limit, not converged where it is unbounded. A replicate whose likelihood is not bracketed as
+expected is refitted by the model's own 1-D search, on its deviation from the mean.
 The cost of a run is one eigendecomposition of size ``R - p`` (in the first run for a model
 and method) plus, per replicate, one Cholesky factorisation and one triangular inverse of
 size ``p``.
@@ -67,7 +67,9 @@ from ._spectral import (
     ProfiledLikelihood,
     delta_grid,
     delta_scale,
+    extend_delta_grid,
     group_eigenvalues,
+    residual_boundary,
     serial_blas,
 )
 
@@ -76,9 +78,6 @@ __all__ = ["parametric_bootstrap", "simulate", "KinshipBootstrapResults", "boots
 _BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
 _STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
 _MAX_NEWTON = 200
-#: eigenvalues of K below this fraction of the largest are zero up to rounding (as
-#: :func:`_spectral.delta_scale` counts positive eigenvalues)
-_POSITIVE_RTOL = 1e-8
 _METHODS = ("studentized", "percentile", "basic", "normal")
 
 
@@ -286,38 +285,24 @@ class _BatchRefit:
             self.stack = stack.reshape(n_groups, p * p)
             self.stack_lam = group_lam
         # the model's 1-D search grid, so that a replicate is refitted to the optimum
-        # model.fit() would find
+        # model.fit() would find, ending where the model's fully extended search ends
         self.delta_scale = delta_scale(lam)
-        self.grid = delta_grid(self.delta_scale)
-        # the model's upper limit of the search (ProfiledLikelihood.maximize)
         self.delta_max = np.exp(DELTA_LOG_MAX) / self.delta_scale if self.lam_max > 0 else 0.0
-        # delta = inf (s_e^2 = 0, h2 = 1) is a boundary estimate when the residual spectrum
-        # is positive (each value above _POSITIVE_RTOL times the largest eigenvalue of K;
-        # otherwise -2 llf -> +inf as delta -> inf) and, under ML, K positive definite (a
-        # null direction of K in the span of X makes the ML likelihood unbounded there)
-        top = float(lam.max()) if n else 0.0
-        self.inf_ok = bool(n > p and top > 0 and self.a.min() > _POSITIVE_RTOL * top
-                           and (self.reml or lam.min() > _POSITIVE_RTOL * top))
-        if self.inf_ok:  # what the limits at delta = inf need (_limits_at_infinity)
-            self.xi = self.a[:R - p]
-            q_red, r_red = linalg.qr(self.x_red, mode="economic", check_finite=False)
-            self._red_qr = (q_red, r_red)
-            self._logdet_xx = 2.0 * float(np.log(np.abs(np.diag(r_red))).sum())
-            lb = self.a_red[:, None] * self.basis  # L C
-            xlx = (self.x_red.T * self.a_red) @ self.x_red
-            xlc = self.x_red.T @ lb
-            inner = xlx - (xlc / self.xi) @ xlc.T  # X'(L - L C diag(1/xi) C'L) X
-            r_inv = linalg.solve_triangular(r_red, np.eye(p), check_finite=False)
-            self._cov_at_infinity = np.clip(np.diag(r_inv @ (r_inv.T @ inner @ r_inv)
-                                                    @ r_inv.T), 0.0, None)
+        grid = delta_grid(self.delta_scale)
+        #: lengths of the grid as the model extends it (while the best point is the last)
+        self.grid_ends = [len(grid)]
+        while len(more := extend_delta_grid(grid, self.delta_scale)):
+            grid = np.r_[grid, more]
+            self.grid_ends.append(len(grid))
+        self.grid = grid
         # coefficients of a mean in the span of X~ (the simulating fit's X~ b): responses are
         # refitted as deviations from it and the coefficients added back (GLS is equivariant)
         self._x_qr = linalg.qr(x, mode="economic", check_finite=False)
 
     def doubles_per_replicate(self):
         """Working memory (doubles) one replicate of a batch needs."""
-        return 2 * self.n + 2 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * (
-            len(self.grid) + 1)
+        return 2 * self.n + 2 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * len(
+            self.grid)
 
     # -- data of a batch ----------------------------------------------------------------
 
@@ -366,56 +351,48 @@ class _BatchRefit:
         f2 = self.dof * (r2 / rss - (r1 / rss) ** 2) - (wl * wl) @ self.ld_count
         return f, f1, f2
 
-    def _at_infinity(self, e):
-        """Criterion at ``delta = inf`` (its limit, on the scale of :meth:`_criterion`) and
-        the sign of its derivative in delta just below infinity, per row; ``(+inf, +1)``
-        where the limit is not an estimate (``inf_ok`` False: some eigenvalue of the
-        residual spectrum is zero, so the criterion grows without bound, or, under ML, K is
-        singular)."""
-        if not self.inf_ok:
-            return np.full(len(e), np.inf), np.ones(len(e))
-        # with t = 1/delta: f = dof log sum e/(t + a) + sum c log(t + l) (the log t terms
-        # cancel, the counts summing to dof); its limit and slope at t = 0
-        s1 = e @ (1.0 / self.a)
-        s2 = e @ (1.0 / self.a ** 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f_inf = self.dof * np.log(s1) + self.ld_count @ np.log(self.ld_eig)
-            slope_t = -self.dof * s2 / s1 + self.ld_count @ (1.0 / self.ld_eig)
-        return f_inf, -np.sign(slope_t)  # d/d delta = -t^2 d/dt
-
     def search(self, e, fixed_delta=None):
         """Optimal delta per replicate (``fixed_delta`` for all when given: a fit made with
         ``kinship_ratio``), and a status: 0 found here, 1 to be refitted by the model's own
-        search.
+        search, 2 at the end of the search with the likelihood unbounded (not converged).
 
-        ``delta = inf`` (``s_e^2 = 0``) is a boundary estimate, found as ``delta = 0`` is: the
-        likelihood at infinity (its limit) beats every grid point and decreases towards it.
-        When the best grid point is the last one the bracket is open, ``(grid[-2], inf)``,
-        and the search goes on outwards: the optimum is never capped by the grid."""
+        The grid is the model's, ending at ``delta_max``; a replicate whose best point is
+        that end, with the likelihood still increasing there, is classified by the model's
+        rule (:func:`~statsmodels_kinship._spectral.residual_boundary`): the boundary
+        ``s_e^2 = 0`` or not converged, as ``model.fit()`` reports it."""
         b = e.shape[0]
         status = np.zeros(b, dtype=int)
         if fixed_delta is not None:
             return np.full(b, float(fixed_delta)), status
         if self.lam_max <= 0:  # delta not identified; the model reports 0
             return np.zeros(b), status
-        grid = np.r_[self.grid, np.inf]
-        weights = 1.0 / (1.0 + self.grid[:, None] * self.a[None, :])
-        f_inf, f1_inf = self._at_infinity(e)
+        grid = self.grid
+        weights = 1.0 / (1.0 + grid[:, None] * self.a[None, :])
         with np.errstate(divide="ignore"):
             values = (self.dof * np.log(e @ weights.T)
-                      + np.log1p(self.grid[:, None] * self.ld_eig) @ self.ld_count)
-        values = np.column_stack([values, f_inf])
+                      + np.log1p(grid[:, None] * self.ld_eig) @ self.ld_count)
         values[np.isnan(values)] = np.inf
+        # the part of the grid the model's search sees: extended while the best point is
+        # the last one
+        ends = self.grid_ends
+        length = np.full(b, ends[0])
+        for cur, nxt in zip(ends[:-1], ends[1:]):
+            length[(length == cur) & (np.argmin(values[:, :cur], axis=1) == cur - 1)] = nxt
+        values[np.arange(len(grid))[None, :] >= length[:, None]] = np.inf
         best = np.argmin(values, axis=1)
         delta = grid[best].copy()
         last = len(grid) - 1
         lo = grid[np.maximum(best - 1, 0)]
-        hi = grid[np.minimum(best + 1, last)]
+        hi = grid[np.minimum(best + 1, length - 1)]
         todo = np.ones(b, dtype=bool)
-        at_inf = best == last
-        done_inf = at_inf & (f1_inf <= 0)  # a boundary estimate, s_e^2 = 0
-        todo[done_inf] = False
-        lo[at_inf] = grid[last - 1]
+        at_end = np.flatnonzero(best == last)
+        if len(at_end):
+            # slope of the log-likelihood in log(delta) at delta_max (f is -2 llf)
+            slope = -0.5 * self.delta_max * self._criterion(
+                e[at_end], np.full(len(at_end), self.delta_max))[1]
+            end = at_end[slope >= 0]  # else a maximum inside (grid[-2], delta_max)
+            todo[end] = False
+            status[end[~residual_boundary(self.delta_max, slope[slope >= 0])[0]]] = 2
         zero_best = todo & (best == 0)
         if zero_best.any():
             f1_0 = self._criterion(e[zero_best], np.zeros(zero_best.sum()))[1]
@@ -425,10 +402,7 @@ class _BatchRefit:
         idx = np.flatnonzero(todo)
         if len(idx):
             f1_lo = self._criterion(e[idx], lo[idx])[1]
-            open_end = np.isinf(hi[idx])
-            with np.errstate(invalid="ignore"):
-                f1_hi = np.where(open_end, f1_inf[idx],
-                                 self._criterion(e[idx], np.where(open_end, 1.0, hi[idx]))[1])
+            f1_hi = self._criterion(e[idx], hi[idx])[1]
             bracketed = (f1_lo < 0) & (f1_hi > 0)  # score(lo) > 0 > score(hi)
             status[idx[~bracketed]] = 1
             idx = idx[bracketed]
@@ -444,13 +418,11 @@ class _BatchRefit:
     def _newton(self, e, lo, hi, x):
         """Root of the derivative of the criterion in ``(lo, hi)``, where it goes from
         negative to positive: Newton steps in ``log(delta)`` (in delta when the bracket
-        starts at 0), bisection when a step leaves the bracket (an open bracket, ``hi =
-        inf``, is widened by a factor 16 instead, up to the model's limit ``delta_max``).
-        Stops when a step is below 1e-13 relative, after which the error is at rounding level
-        (quadratic convergence); ``ok`` is False where that did not happen."""
+        starts at 0), bisection when a step leaves the bracket. Stops when a step is below
+        1e-13 relative, after which the error is at rounding level (quadratic convergence);
+        ``ok`` is False where that did not happen."""
         inside = (x > lo) & (x < hi)
-        x = np.where(inside, x, np.where(np.isinf(hi), 16.0 * lo, 0.5 * (lo + hi)))
-        cap = self.delta_max
+        x = np.where(inside, x, 0.5 * (lo + hi))
         done = np.zeros(len(x), dtype=bool)
         act = np.arange(len(x))
         for _ in range(_MAX_NEWTON):
@@ -466,30 +438,22 @@ class _BatchRefit:
                 log_step = f1 / (f1 + xa * f2)
                 new = np.where(la > 0, xa * np.exp(-log_step), xa - f1 / f2)
                 out = ~((new > la) & (new < ha))
-                new[out] = np.where(np.isinf(ha[out]), 16.0 * la[out],
-                                    np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
-                                             0.5 * (la[out] + ha[out])))
+                new[out] = np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
+                                    0.5 * (la[out] + ha[out]))
                 finished = ((np.abs(new - xa) <= 1e-13 * np.abs(new)) | (f1 == 0)
-                            | (np.isfinite(ha) & (ha - la <= 1e-15 * ha)))
-            # an open bracket widened this far: the criterion keeps decreasing towards
-            # delta = inf, which is not a reachable estimate here (K singular)
-            give_up = ~finished & np.isinf(ha) & ~(new <= cap)
-            x[act] = np.where(f1 == 0, xa, np.where(give_up, xa, new))
+                            | (ha - la <= 1e-15 * ha))
+            x[act] = np.where(f1 == 0, xa, new)
             done[act[finished]] = True
-            act = act[~(finished | give_up)]
+            act = act[~finished]
         return x, done
 
     # -- estimates at given deltas ------------------------------------------------------
 
     def evaluate(self, noise_red, left, e, delta, mean_coef):
         """Estimates at ``delta`` per replicate, computed as KinshipMixedLMResults does, from
-        the deviations ``noise_red`` of the responses from their mean ``X~ mean_coef``.
-
-        ``delta = inf`` is the boundary ``s_e^2 = 0`` (h2 = 1), evaluated as the limit by
-        :meth:`_limits_at_infinity`."""
+        the deviations ``noise_red`` of the responses from their mean ``X~ mean_coef``."""
         b, p = len(delta), self.p
-        inf = np.isposinf(delta)
-        d = np.where(inf, 0.0, delta)[:, None]  # rows at infinity are overwritten below
+        d = delta[:, None]
         w_red = 1.0 / (1.0 + d * self.a_red)
         wy = w_red * noise_red
         c = wy @ self.x_red
@@ -535,10 +499,6 @@ class _BatchRefit:
             crit += logdet_a
         s_k2, s_e2 = d[:, 0] * scale, scale
         bse = np.sqrt(scale[:, None] * diag_inv)
-        if inf.any():
-            s_k2[inf], s_e2[inf] = 0.0, 0.0
-            params[inf], bse[inf], s_k2[inf], crit[inf] = self._limits_at_infinity(
-                noise_red[inf], e[inf])
         params += mean_coef
         vcomp_cov = self._vcomp_cov(e, s_k2, s_e2)
         m = self.mean_diag
@@ -551,32 +511,6 @@ class _BatchRefit:
         return {"delta": delta, "params": params, "bse": bse, "llf": -0.5 * crit,
                 "vcomp": np.stack([s_k2, s_e2], axis=1), "bse_vcomp": bse_vcomp, "h2": h2,
                 "bse_h2": bse_h2}
-
-    def _limits_at_infinity(self, noise_red, e):
-        """Fixed effects (of the deviations), their standard errors, ``s_k^2`` and ``-2 llf``
-        at ``delta = inf`` (``s_e^2 = 0``, ``V = s_k^2 K``), as limits, per row.
-
-        With ``C`` the residual basis (``C' diag(lam) C = diag(xi)``, all ``xi > 0``), the GLS
-        residual is ``r = L C diag(1/xi) C'z`` (``L = diag(lam)``) and the covariance of b is
-        ``s_k^2 (X'X)^-1 X'(L - L C diag(1/xi) C'L) X (X'X)^-1``: both stay finite when K is
-        singular in the span of X (a centred GRM with an intercept), where weights ``1/lam``
-        would not. ``s_k^2 = sum(e / a) / dof``; ``-2 llf`` is the limit of the criterion:
-        ``dof (1 + log 2 pi + log s_k^2)`` plus ``sum c log a + log|X'X|`` (REML, Harville's
-        identity) or ``sum log lam`` (ML).
-        """
-        q, r = self._red_qr
-        eta = noise_red @ self.basis
-        resid = self.a_red * ((eta / self.xi) @ self.basis.T)
-        params = linalg.solve_triangular(r, q.T @ (noise_red - resid).T,
-                                         check_finite=False).T
-        s_k2 = (e @ (1.0 / self.a)) / self.dof
-        bse = np.sqrt(s_k2[:, None] * self._cov_at_infinity)
-        crit = self.dof * (1.0 + LOG_2PI + np.log(s_k2))
-        if self.reml:
-            crit += self.ld_count @ np.log(self.ld_eig) + self._logdet_xx
-        else:
-            crit += self.logdet_count @ np.log(self.logdet_lam)
-        return params, bse, s_k2, crit
 
     def _vcomp_cov(self, e, s_k2, s_e2):
         """Inverse observed information of ``(s_k^2, s_e^2)`` per replicate.
@@ -625,10 +559,7 @@ class _BatchRefit:
         mean_coef, noise, noise_red, left, e = batch
         delta, status = self.search(e, fixed_delta)
         converged = status != 2
-        fallback = np.flatnonzero(status == 1)
-        if len(fallback):
-            f_inf = self._at_infinity(e[fallback])[0]
-        for j, i in enumerate(fallback):
+        for i in np.flatnonzero(status == 1):
             # the model's own search on the deviation from the mean (the same optimum:
             # the likelihood does not depend on the mean in the span of X)
             prof = ProfiledLikelihood(self.model.decomposition.eigenvalues,
@@ -636,14 +567,10 @@ class _BatchRefit:
             with serial_blas():
                 delta[i], _, info = prof.maximize(self.reml)
             converged[i] = info["converged"]
-            if np.isfinite(delta[i]):
-                f_found = self._criterion(e[i:i + 1], delta[i:i + 1])[0][0]
-            else:
-                f_found = np.inf
-            if f_inf[j] <= f_found:  # the boundary s_e^2 = 0 is at least as good
-                delta[i], converged[i] = np.inf, True
         out = self.evaluate(noise_red, left, e, delta, mean_coef)
         out["converged"] = converged
+        # at s_e^2's lower boundary (h2 = 1), as the model's fit_info["boundary"]
+        out["boundary_residual"] = converged & (self.lam_max > 0) & (delta >= self.delta_max)
         return out
 
 
@@ -752,9 +679,11 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
 
     Boundary estimates are valid replicates, counted and used in the intervals: ``s_k^2 =
     0`` (``delta = 0``, ``n_boundary_kinship``) and, with a positive definite K, ``s_e^2 =
-    0`` (``delta = inf``, ``h2 = 1``, ``n_boundary_residual``), where the likelihood is
-    highest in the limit. A replicate whose refit does not converge (the model's own search
-    did not settle: a singular K with the residual variance near zero) is kept in the
+    0`` (``h2 = 1`` to about 1e-6, ``n_boundary_residual``), where the likelihood is highest
+    at the end of the model's search and has a finite limit beyond it (the rule of
+    :meth:`~statsmodels_kinship._spectral.ProfiledLikelihood.maximize`: every replicate is
+    what ``model.fit()`` gives for its response). A replicate whose refit does not converge
+    (the likelihood unbounded as ``s_e^2 -> 0``: a singular K) is kept in the
     replicate tables with ``converged`` False, counted in ``n_failed``, reported in a warning
     and in the summary, and left out of the intervals.
 
@@ -922,8 +851,9 @@ class KinshipBootstrapResults:
         replicate and their standard errors (observed information).
     h2, bse_h2, llf, delta : pandas.Series
         Heritability with its delta-method standard error, log-likelihood (restricted under
-        REML) and variance ratio of each replicate; ``delta`` is ``inf`` (and h2 1) for a
-        replicate estimated at ``s_e^2 = 0``.
+        REML) and variance ratio of each replicate; ``delta`` is the end of the model's
+        search, ``exp(DELTA_LOG_MAX) / delta_scale`` (h2 = 1 to about 1e-6), for a replicate
+        estimated at ``s_e^2 = 0``, as ``model.fit()`` reports it.
     converged : pandas.Series of bool
         False for a replicate whose refit did not converge; such replicates are kept in the
         tables, left out of the intervals and counted in ``n_failed`` (with a warning).
@@ -933,7 +863,8 @@ class KinshipBootstrapResults:
         Number of replicates the intervals use (``nsim - n_failed``).
     n_boundary_kinship, n_boundary_residual : int
         Converged replicates estimated on the boundary: ``s_k^2 = 0`` (``delta = 0``,
-        ``h2 = 0``) and ``s_e^2 = 0`` (``delta = inf``, ``h2 = 1``). Both are valid estimates
+        ``h2 = 0``) and ``s_e^2 = 0`` (the end of the search, ``h2 = 1`` to about 1e-6;
+        ``fit_info["boundary"] == "residual"`` in a fit). Both are valid estimates
         and are used in the intervals.
     nsim, seed, batch_size, elapsed
         Number of replicates, the seed given, the batch size used and the run time (s).
@@ -967,7 +898,8 @@ class KinshipBootstrapResults:
         self.n_used = nsim - self.n_failed
         delta, ok = self.delta.to_numpy(), self.converged.to_numpy()
         self.n_boundary_kinship = int(np.sum(ok & (delta == 0)))
-        self.n_boundary_residual = int(np.sum(ok & np.isposinf(delta)))
+        at_residual = np.asarray(out.get("boundary_residual", np.zeros(nsim, dtype=bool)))
+        self.n_boundary_residual = int(np.sum(ok & at_residual))
         self.nsim = nsim
         self.seed = seed
         self.batch_size = batch_size

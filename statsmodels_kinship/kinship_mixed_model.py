@@ -485,7 +485,9 @@ class KinshipMixedLM(base.LikelihoodModel):
             convention.
         ConvergenceWarning
             When the likelihood still increases at the upper limit of the search over
-            ``delta`` (``s_e^2`` estimated as zero).
+            ``delta`` and is unbounded there (K singular on the residual space of exog). With
+            a finite limit the end of the search is a converged boundary estimate (``s_e^2 =
+            0``, h2 = 1; ``fit_info["boundary"] == "residual"``), without a warning.
         """
         reason, flat = (None, False) if kinship_ratio is not None else (
             self._identifiability_reason())
@@ -493,7 +495,7 @@ class KinshipMixedLM(base.LikelihoodModel):
             # the likelihood is flat along s_k^2 a + s_e^2 = const: any delta is a maximum;
             # report the one split that does not depend on rounding, s_k^2 = 0
             delta = 0.0
-            info = {"converged": True, "boundary": True, "n_evals": 0,
+            info = {"converged": True, "boundary": "kinship", "n_evals": 0,
                     "message": "variance components not identified; s_k^2 reported as 0"}
         elif kinship_ratio is None:
             with serial_blas():
@@ -505,8 +507,8 @@ class KinshipMixedLM(base.LikelihoodModel):
             delta = float(kinship_ratio)
             if not np.isfinite(delta) or delta < 0:
                 raise ValueError(f"kinship_ratio must be a finite number >= 0, got {delta}")
-            info = {"converged": True, "boundary": delta == 0, "n_evals": 0,
-                    "message": "variance ratio held fixed"}
+            info = {"converged": True, "boundary": "kinship" if delta == 0 else None,
+                    "n_evals": 0, "message": "variance ratio held fixed"}
         info["fixed_ratio"] = kinship_ratio is not None
         if df_method not in ("residual", "satterthwaite"):
             raise ValueError(f"df_method must be 'residual' or 'satterthwaite', got {df_method!r}")
@@ -597,7 +599,9 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         #: False when the data cannot separate s_k^2 from s_e^2 (the reason is in
         #: ``fit_info["identifiability"]``); the split reported is then arbitrary
         self.identified = fit_info.get("identifiability") is None
-        self.boundary = self.delta == 0.0
+        #: True at a boundary of the parameter space: ``s_k^2 = 0`` (``delta = 0``) or
+        #: ``s_e^2`` at its lower limit (``fit_info["boundary"] == "residual"``, h2 = 1)
+        self.boundary = self.delta == 0.0 or fit_info.get("boundary") == "residual"
         self.fit_info = fit_info
         self.aliased = model.aliased
         self.k_fe = k
@@ -905,10 +909,15 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         if self.aliased.any():
             notes.append(f"{int(self.aliased.sum())} coefficients are aliased (linear "
                          "combinations of earlier columns) and were not estimated.")
-        if self.boundary and self.identified:
+        if self.delta == 0.0 and self.identified:
             notes.append("The kinship variance is estimated at zero (boundary of the "
                          "parameter space): the fit equals GLS/OLS; its standard error and "
                          "the Wald interval are not reliable there.")
+        if self.converged and self.fit_info.get("boundary") == "residual":
+            notes.append("The residual variance is estimated at its lower boundary (s_e^2 "
+                         f"< 1e-6 s_k^2 times the typical eigenvalue of K, delta = "
+                         f"{self.delta:.3g}): h2 = 1 within about 1e-6; standard errors and "
+                         "Wald intervals are not reliable there.")
         if self.df_method == "satterthwaite":
             notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
         if self.fit_info.get("fixed_ratio"):

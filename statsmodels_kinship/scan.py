@@ -40,9 +40,9 @@ import pandas as pd
 from scipy import sparse, stats
 
 from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
-                        extend_delta_grid, group_eigenvalues, serial_blas)
-from ._validation import LabelWarning, _show, id_hint, is_default_index, is_labelled
-from .exceptions import GenotypeWarning
+                        extend_delta_grid, group_eigenvalues, residual_boundary, serial_blas)
+from ._validation import _show, id_hint, is_default_index, is_labelled
+from .exceptions import GenotypeWarning, LabelWarning
 from .kinship import _genotype_values, _missing_codes
 
 __all__ = ["scan", "genomic_inflation"]
@@ -348,7 +348,11 @@ def _maximize(blk, reml, max_iter=100, rtol=1e-13):
     some SNP is the last one (up to ``DELTA_LOG_MAX``); the best grid point's bracket; the
     root of the derivative there by Newton steps, bisection when a step leaves the bracket.
     SNPs whose bracket has no sign change of the derivative (several extrema) are handed to
-    ProfiledLikelihood itself.
+    ProfiledLikelihood itself. A SNP whose best point is the end of the fully extended grid,
+    with the likelihood still increasing there, is classified by ProfiledLikelihood's rule
+    (:func:`~statsmodels_kinship._spectral.residual_boundary`): a converged boundary estimate
+    (``s_e^2 = 0``) where the likelihood has a finite limit, not converged where it is
+    unbounded.
 
     Returns delta (b,), converged (b,), the SNPs to fit one by one, and the exact ``M``
     and ``log det V`` at delta.
@@ -382,7 +386,15 @@ def _maximize(blk, reml, max_iter=100, rtol=1e-13):
     converged = np.ones(b, dtype=bool)
     fallback = np.zeros(b, dtype=bool)
     top = (best == n_grid - 1) & (n_grid > 1)
-    converged[top] = False
+    if top.any():
+        # slope of the log-likelihood in log(delta) at the end of the search (exact: an
+        # expansion about that point)
+        idx, end = np.flatnonzero(top), grid[-1]
+        at_end = np.full(b, end)
+        mm, ld = blk.expansion(at_end, at_end).evaluate(at_end[idx], idx)
+        slope = -0.5 * end * _criterion(mm, ld, n, c, reml).d
+        top[idx[slope < 0]] = False  # a maximum inside (grid[-2], end): Newton below
+        converged[idx[slope >= 0]] = residual_boundary(end, slope[slope >= 0])[0]
     act = np.flatnonzero(~top)
     if len(act):
         _newton(blk, reml, best, lo, hi, delta, fallback, act, max_iter, rtol)
@@ -934,7 +946,9 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         * ``flag`` -- ``'ok'``, or why the SNP has no test: ``'monomorphic'`` (one genotype
           value), ``'aliased'`` (a linear combination of the covariates, R's rule),
           ``'missing'`` (no observed genotype), or ``'not_converged'`` (the variance ratio
-          reached the upper end of the search; its tests are reported).
+          reached the upper end of the search and the likelihood is unbounded there, K
+          singular on the residual space; its tests are reported). With a finite limit the
+          end of the search is an estimate, ``s_e^2 = 0`` (h2 = 1), as in the model's fit.
 
         ``frame.attrs`` holds the null model's ratios and log-likelihood (per chromosome
         with ``loco``).

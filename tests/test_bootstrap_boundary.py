@@ -1,9 +1,13 @@
 """The parametric bootstrap at the boundary of the parameter space and under K + c 11'
 (issue 9, items 1 and 8).
 
-* Near h2 = 1 a replicate's residual variance is often estimated at 0 (``delta = inf``):
-  that is a valid estimate (h2 = 1), used in the intervals and counted, not a failed
-  replicate dropped from them (which made the intervals exclude the truth).
+* Near h2 = 1 a replicate's residual variance is often estimated at 0 (``delta`` at the end
+  of the model's search, ``delta_max``, with a finite limit beyond: a converged boundary
+  estimate, h2 = 1 to about 1e-6): used in the intervals and counted, not a failed replicate
+  dropped from them (which made the intervals exclude the truth), and the same estimate as
+  the model's own fit of that response (one rule, in ``ProfiledLikelihood.maximize``).
+* Where the likelihood is unbounded as s_e^2 -> 0 (a singular K whose null space is not in
+  the span of X) the model's fit and the replicate are both not converged.
 * Near h2 = 0 replicates at ``s_k^2 = 0`` are counted, and no variance interval reaches
   below 0 (the limits are clipped to the parameter space).
 * Replicates that do fail are counted, warned about and reported in the summary.
@@ -12,8 +16,8 @@
   eigenvalue of K).
 
 Oracles: the model's own fit of each replicate's response (drawn again with ``simulate``
-and the same seed), the likelihood, which at a boundary replicate must be at least that of
-the model's fit, and the truth of the simulation for the intervals.
+and the same seed), the likelihood, the end of the search ``exp(DELTA_LOG_MAX) / s`` and the
+truth of the simulation for the intervals.
 """
 import re
 import warnings
@@ -25,6 +29,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ValueWarning
 
 from statsmodels_kinship import KinshipMixedLM
+from statsmodels_kinship._spectral import DELTA_LOG_MAX
 from statsmodels_kinship.bootstrap import (
     _batch_refit,
     _moments_rotated,
@@ -69,17 +74,25 @@ def near_one():
     return X, K, res, boot
 
 
+def delta_max(res):
+    """The end of the model's search over delta: 1e6 over the typical eigenvalue."""
+    return np.exp(DELTA_LOG_MAX) / res.model._profile.delta_scale
+
+
 def test_replicates_at_h2_one_are_used_and_counted(near_one):
     X, K, res, boot = near_one
-    at_inf = np.isposinf(boot.delta.to_numpy())
+    scale = res.model._profile.delta_scale
+    at_inf = boot.delta.to_numpy() == delta_max(res)
     assert boot.n_failed == 0 and boot.n_used == boot.nsim == 200
     assert boot.converged.all()
     assert 10 <= boot.n_boundary_residual == at_inf.sum() <= 100
     assert boot.n_boundary_kinship == 0
-    # a boundary estimate: s_e^2 = 0, h2 = 1, everything else finite
-    assert (boot.vcomp["residual"][at_inf] == 0).all()
-    assert (boot.h2[at_inf] == 1).all()
-    assert (boot.vcomp["kinship"][at_inf] > 0).all()
+    assert (boot.delta.to_numpy()[~at_inf] < delta_max(res)).all()
+    # a boundary estimate: s_e^2 = 0 up to 1e-6 s_k^2 s, h2 = 1 to 1e-6, everything finite
+    s_k2, s_e2 = boot.vcomp["kinship"][at_inf], boot.vcomp["residual"][at_inf]
+    assert (s_e2 > 0).all() and (s_e2 <= 1e-6 * scale * s_k2 * (1 + 1e-9)).all()
+    assert (boot.h2[at_inf] > 1 - 1e-6).all() and (boot.h2[at_inf] < 1).all()
+    assert (s_k2 > 0).all()
     for table in (boot.params, boot.bse, boot.llf, boot.bse_vcomp["kinship"]):
         assert np.isfinite(np.asarray(table)[at_inf]).all()
     text = str(boot.summary())
@@ -88,24 +101,35 @@ def test_replicates_at_h2_one_are_used_and_counted(near_one):
     assert f"{boot.n_boundary_residual} at s_e^2 = 0" in repr(boot)
 
 
-def test_boundary_replicates_are_the_maximum(near_one):
-    """At a replicate estimated at s_e^2 = 0 the likelihood is at least that of the model's
-    own fit of the same response, which runs to the upper end of its search (delta huge);
-    the s_k^2 agree. Interior replicates are the model's fits."""
+def assert_replicate_is_the_fit(boot, i, ref, rtol=1e-8):
+    assert bool(boot.converged[i]) == ref.converged
+    assert_allclose(boot.delta[i], ref.delta, rtol=rtol)
+    assert_allclose(boot.params.iloc[i], ref.params, rtol=rtol)
+    assert_allclose(boot.vcomp.iloc[i], ref.vcomp, rtol=rtol)
+    assert_allclose(boot.llf[i], ref.llf, rtol=rtol)
+    assert_allclose(boot.h2[i], ref.h2, rtol=rtol)
+
+
+def test_boundary_replicates_are_the_model_fits(near_one):
+    """A replicate estimated at s_e^2 = 0 is what KinshipMixedLM(y_i, X, kinship=K).fit()
+    gives for the same response: a converged fit at the end of the search, boundary
+    "residual", without a warning; interior replicates are the model's fits too."""
     X, K, res, boot = near_one
-    at_inf = np.flatnonzero(np.isposinf(boot.delta.to_numpy()))[:4]
-    interior = np.flatnonzero(np.isfinite(boot.delta.to_numpy()))[:3]
-    ys = simulate(res, nsim=max(at_inf.max(), interior.max()) + 1, seed=boot.seed)
-    for i in at_inf:
-        ref = fit(ys[i], X, K)
-        assert boot.llf[i] >= ref.llf - 1e-9
-        assert ref.h2 > 1 - 1e-5  # the model's search ends next to the boundary
-        assert_allclose(boot.vcomp["kinship"][i], ref.vcomp["kinship"], rtol=1e-5)
-        assert_allclose(boot.params.iloc[i], ref.params, rtol=1e-5)
+    at_end = np.flatnonzero(boot.delta.to_numpy() == delta_max(res))[:4]
+    interior = np.flatnonzero(boot.delta.to_numpy() < delta_max(res))[:3]
+    assert len(at_end) == 4 and len(interior) == 3
+    ys = simulate(res, nsim=max(at_end.max(), interior.max()) + 1, seed=boot.seed)
+    for i in at_end:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ref = KinshipMixedLM(ys[i], X, kinship=K).fit()
+        assert ref.converged and ref.boundary and ref.fit_info["boundary"] == "residual"
+        assert ref.h2 > 1 - 1e-5
+        assert_replicate_is_the_fit(boot, i, ref)
     for i in interior:
         ref = fit(ys[i], X, K)
-        assert_allclose(boot.delta[i], ref.delta, rtol=1e-8)
-        assert_allclose(boot.llf[i], ref.llf, rtol=1e-10)
+        assert ref.fit_info["boundary"] is None and not ref.boundary
+        assert_replicate_is_the_fit(boot, i, ref)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -117,7 +141,9 @@ def test_intervals_near_h2_one_cover_the_boundary(near_one, method):
     ci = boot.conf_int_vcomp(method=method)
     assert (ci.to_numpy() >= 0).all()
     assert ci.loc["h2", 1] <= 1.0
-    assert ci.loc["residual", 0] == 0.0 and ci.loc["h2", 1] == 1.0
+    # the boundary replicates: s_e^2 at most 1e-6 s_k^2 s, h2 within 1e-6 of 1
+    top = 1e-6 * res.model._profile.delta_scale * boot.vcomp["kinship"].max()
+    assert 0.0 <= ci.loc["residual", 0] <= top and ci.loc["h2", 1] >= 1.0 - 1e-6
     true_h2 = 2.0 * 0.5 / (2.0 * 0.5 + 1e-6)
     assert ci.loc["residual", 0] <= 1e-6 <= ci.loc["residual", 1]
     assert ci.loc["h2", 0] <= true_h2 <= ci.loc["h2", 1]
@@ -185,6 +211,48 @@ def test_failed_replicates_are_reported_with_the_number_used():
     text = str(boot.summary())
     assert re.search(rf"Failed \(not converged\):\s+{boot.n_failed}\b", text)
     assert re.search(rf"Used in intervals:\s+{boot.n_used}\b", text)
+    # a failed replicate is a model fit that does not converge (at the end of the search,
+    # the likelihood unbounded), a converged one the model's converged fit
+    failed = np.flatnonzero(~boot.converged.to_numpy())[:2]
+    ok = np.flatnonzero(boot.converged.to_numpy())[:2]
+    ys = simulate(res, nsim=max(failed.max(), ok.max()) + 1, seed=boot.seed)
+    for i in failed:
+        with pytest.warns(ConvergenceWarning, match="likelihood still increases"):
+            ref = KinshipMixedLM(ys[i], X, kinship=K).fit()
+        assert boot.delta[i] == ref.delta == delta_max(res) and not ref.boundary
+        assert_replicate_is_the_fit(boot, i, ref)
+    for i in ok:
+        assert_replicate_is_the_fit(boot, i, fit(ys[i], X, K))
+
+
+def test_bootstrap_of_a_fit_at_the_residual_boundary():
+    """The fit itself at s_e^2 = 0 (K positive definite, y = X b + g + tiny noise): a
+    converged boundary estimate, and so are the replicates at that boundary, each the
+    model's fit of its response (params, variance components, llf to 1e-8); none fails.
+    Before, the model reported "not converged" while the bootstrap's replicates sat at
+    delta = inf with limits computed separately."""
+    rng = np.random.default_rng(3)
+    K = np.kron(np.eye(25), np.full((4, 4), 0.25)) + 0.25 * np.eye(100)
+    X = np.column_stack([np.ones(100), rng.normal(size=100)])
+    rng = np.random.default_rng(3)
+    y = (X @ [1.0, 0.5] + rng.multivariate_normal(np.zeros(100), 2.0 * K)
+         + rng.normal(scale=1e-4, size=100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = KinshipMixedLM(y, X, kinship=K).fit()
+        boot = parametric_bootstrap(res, nsim=30, seed=1, progress=False)
+    assert res.converged and res.fit_info["boundary"] == "residual" and res.h2 > 1 - 1e-5
+    at_end = np.flatnonzero(boot.delta.to_numpy() == delta_max(res))
+    assert boot.n_failed == 0 and 5 <= len(at_end) == boot.n_boundary_residual < 30
+    ys = simulate(res, nsim=30, seed=boot.seed)
+    for i in list(at_end[:4]) + list(np.flatnonzero(boot.delta < delta_max(res))[:2]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ref = KinshipMixedLM(ys[i], X, kinship=K).fit()
+        assert ref.converged and (ref.fit_info["boundary"] == "residual") == (i in at_end)
+        assert_replicate_is_the_fit(boot, i, ref)
+    ci = boot.conf_int_vcomp(alpha=0.2, method="percentile")
+    assert 1.0 - 1e-6 <= ci.loc["h2", 1] <= 1.0 and (ci.to_numpy() >= 0).all()
 
 
 @pytest.mark.parametrize("c", [30.0, 1e3])
@@ -224,14 +292,17 @@ def test_centred_grm_at_h2_one_under_reml():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         boot = parametric_bootstrap(res, nsim=40, seed=2, progress=False)
-    at_inf = np.flatnonzero(np.isposinf(boot.delta.to_numpy()))
+    at_inf = np.flatnonzero(boot.delta.to_numpy() == delta_max(res))
     assert boot.n_failed == 0 and len(at_inf) == boot.n_boundary_residual >= 5
     ys = simulate(res, nsim=at_inf[2] + 1, seed=boot.seed)
     for i in at_inf[:3]:
-        ref = fit(ys[i], X, K)
-        assert boot.llf[i] >= ref.llf - 1e-9
-        assert_allclose(boot.vcomp["kinship"][i], ref.vcomp["kinship"], rtol=1e-5)
-        assert (np.abs(boot.params.iloc[i] - ref.params) <= 1e-4 * ref.bse).all()
-        assert_allclose(boot.bse.iloc[i], ref.bse, rtol=1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            ref = KinshipMixedLM(ys[i], X, kinship=K).fit()
+        assert ref.fit_info["boundary"] == "residual"
+        assert_replicate_is_the_fit(boot, i, ref)
+        assert_allclose(boot.bse.iloc[i], ref.bse, rtol=1e-6)
     ci = boot.conf_int_vcomp(method="percentile")
-    assert ci.loc["residual", 0] == 0.0 and ci.loc["h2", 1] == 1.0
+    assert ci.loc["residual", 0] <= 1e-6 * res.model._profile.delta_scale * boot.vcomp[
+        "kinship"].max()
+    assert 1.0 - 1e-6 <= ci.loc["h2", 1] <= 1.0

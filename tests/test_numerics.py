@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy import linalg, stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 import statsmodels_kinship as smk
 from statsmodels_kinship import KinshipMixedLM
@@ -281,3 +282,91 @@ def test_identified_fits_do_not_warn(study):
     assert res.identified and grm.identified
     assert "not identified" not in str(res.summary())
     assert "Converged:" in str(res.summary())
+
+
+# -- the residual variance at its lower boundary: s_e^2 = 0, h2 = 1 ------------------------
+
+def residual_boundary_study(kinship, seed):
+    """Families with h2 = 1 up to a residual of sd 1e-4 (variance 1e-8)."""
+    rng = np.random.default_rng(0)
+    n = len(kinship)
+    X = np.column_stack([np.ones(n), rng.normal(size=n)])
+    rng = np.random.default_rng(seed)
+    g = rng.multivariate_normal(np.zeros(n), 2.0 * kinship, method="svd")
+    return X @ [1.0, 0.5] + g + rng.normal(scale=1e-4, size=n), X
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_residual_variance_at_its_boundary_is_a_converged_estimate(reml):
+    """K positive definite: the likelihood has a finite limit as s_e^2 -> 0 and is highest
+    there; the end of the search (delta s = 1e6) is a converged boundary estimate, without
+    a warning (before: converged False and a ConvergenceWarning)."""
+    K = np.kron(np.eye(25), np.full((4, 4), 0.25)) + 0.25 * np.eye(100)
+    y, X = residual_boundary_study(K, seed=3)
+    res = fit(y, X, K, reml=reml)  # no warning
+    prof = res.model._profile
+    assert res.converged and res.boundary and res.fit_info["boundary"] == "residual"
+    assert_allclose(res.delta * prof.delta_scale, 1e6, rtol=1e-12)
+    assert res.h2 > 1 - 1e-5
+    assert res.vcomp["residual"] <= 1e-6 * prof.delta_scale * res.vcomp["kinship"] * 1.000001
+    # the likelihood is increasing towards its limit, and flat there (slope in log delta)
+    assert prof.loglike(res.delta, reml) >= prof.loglike(res.delta / 2, reml)
+    assert 0 <= res.delta * prof.score(res.delta, reml) < 1e-3
+    text = " ".join(str(res.summary()).split())
+    assert "Converged: Yes" in text
+    assert "The residual variance is estimated at its lower boundary" in text
+    assert "The kinship variance is estimated at zero" not in text
+
+
+def test_unbounded_likelihood_at_the_residual_boundary_is_not_converged():
+    """A centred GRM from fewer SNPs than people: K is singular outside the span of X and
+    the likelihood grows without bound as s_e^2 -> 0; the fit stays not converged."""
+    rng = np.random.default_rng(6)
+    G = rng.binomial(2, 0.3, size=(80, 30)).astype(float)
+    G -= G.mean(axis=0)
+    K = G @ G.T / 30
+    y, X = residual_boundary_study(K, seed=6)
+    with pytest.warns(ConvergenceWarning, match="did not converge.*likelihood still increases"):
+        res = KinshipMixedLM(y, X, kinship=K).fit()
+    assert not res.converged and not res.boundary and res.fit_info["boundary"] is None
+    assert "The optimizer did not converge" in str(res.summary())
+    prof = res.model._profile
+    assert res.delta * prof.score(res.delta) > 1.0  # half the null directions, about
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_scan_at_the_residual_boundary_follows_the_model(dense):
+    """A SNP whose fit ends at s_e^2 = 0 with a finite limit (K positive definite) is a
+    converged estimate in the scan too, flag 'ok', with the delta and ML log-likelihood of
+    KinshipMixedLM fits with the SNP added (before: 'not_converged'). ``dense``: all
+    eigenvalues distinct (the Taylor expansion path), else few groups."""
+    K = np.kron(np.eye(25), np.full((4, 4), 0.25)) + 0.25 * np.eye(100)
+    if dense:
+        K = K + np.diag(np.random.default_rng(1).uniform(0, 0.01, size=100))
+    y, X = residual_boundary_study(K, seed=3)
+    G = np.random.default_rng(8).binomial(2, 0.4, size=(100, 6)).astype(float)
+    null = KinshipMixedLM(y, X, kinship=K).fit()
+    assert null.fit_info["boundary"] == "residual"
+    out = null.scan(G)
+    refs = [KinshipMixedLM(y, np.column_stack([X, g]), kinship=K) for g in G.T]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none of the SNP fits warns
+        reml = [m.fit() for m in refs]
+        ml = [m.fit(reml=False) for m in refs]
+    assert [r.fit_info["boundary"] for r in reml].count("residual") >= 3
+    assert (out["flag"] == "ok").all()
+    assert_allclose(out["delta"], [r.delta for r in reml], rtol=1e-8)
+    assert_allclose(out["delta_ml"], [r.delta for r in ml], rtol=1e-8)
+    assert_allclose(out["llf_ml"], [r.llf for r in ml], rtol=1e-10)
+
+
+def test_scan_with_an_unbounded_likelihood_is_not_converged():
+    rng = np.random.default_rng(6)
+    G = rng.binomial(2, 0.3, size=(80, 30)).astype(float)
+    G -= G.mean(axis=0)
+    K = G @ G.T / 30
+    y, X = residual_boundary_study(K, seed=6)
+    with pytest.warns(ConvergenceWarning):
+        null = KinshipMixedLM(y, X, kinship=K).fit()
+    snps = np.random.default_rng(8).binomial(2, 0.4, size=(80, 3)).astype(float)
+    assert (null.scan(snps)["flag"] == "not_converged").all()
