@@ -1,5 +1,10 @@
 """statsmodels-kinship: linear mixed models with a known kinship matrix for statsmodels."""
 from .api import (  # noqa: F401
+    DenseKinshipWarning,
+    GenotypeWarning,
+    IdentifiabilityWarning,
+    KinshipMemoryError,
+    LabelWarning,
     KinshipBootstrapResults,
     KinshipMixedLM,
     KinshipMixedLMResults,

@@ -23,23 +23,13 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from statsmodels.tools.sm_exceptions import ModelWarning
 
 from .exceptions import LabelWarning
 
 __all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled", "data_labels",
            "match_kinship", "is_default_index", "id_hint", "warn_unlabelled_kinship",
            "check_endog_shape", "all_rows_missing",
-           "available_memory", "DenseKinshipWarning", "KinshipMemoryError"]
-
-
-class DenseKinshipWarning(ModelWarning):
-    """A sparse kinship is decomposed through dense blocks that are large (slow, memory
-    hungry)."""
-
-
-class KinshipMemoryError(MemoryError):
-    """The dense eigendecomposition of the kinship's blocks would not fit in memory."""
+           "available_memory"]
 
 
 def _show(labels, limit=5):

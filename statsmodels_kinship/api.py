@@ -1,5 +1,12 @@
 """Public names of statsmodels-kinship."""
 from .bootstrap import KinshipBootstrapResults, parametric_bootstrap  # noqa: F401
+from .exceptions import (  # noqa: F401
+    DenseKinshipWarning,
+    GenotypeWarning,
+    IdentifiabilityWarning,
+    KinshipMemoryError,
+    LabelWarning,
+)
 from .inference import (  # noqa: F401
     LikelihoodRatioTestResults,
     compare_lr_test,

@@ -5,7 +5,8 @@ Each is a subclass of the statsmodels warning it refines, so that filters writte
 """
 from statsmodels.tools.sm_exceptions import ModelWarning, ValueWarning
 
-__all__ = ["IdentifiabilityWarning", "GenotypeWarning", "LabelWarning"]
+__all__ = ["IdentifiabilityWarning", "GenotypeWarning", "LabelWarning", "DenseKinshipWarning",
+           "KinshipMemoryError"]
 
 
 class IdentifiabilityWarning(ModelWarning):
@@ -21,3 +22,12 @@ class GenotypeWarning(ValueWarning):
 
 class LabelWarning(ValueWarning):
     """Labels (individual IDs) on one input but not on the other: matched by position."""
+
+
+class DenseKinshipWarning(ModelWarning):
+    """A sparse kinship is decomposed through dense blocks that are large (slow, memory
+    hungry)."""
+
+
+class KinshipMemoryError(MemoryError):
+    """The dense eigendecomposition of the kinship's blocks would not fit in memory."""

@@ -250,7 +250,7 @@ def one_block_sparse_kinship(n):
 
 def test_a_large_sparse_block_is_decomposed_with_a_warning(monkeypatch):
     from statsmodels_kinship import _spectral
-    from statsmodels_kinship._validation import DenseKinshipWarning
+    from statsmodels_kinship import DenseKinshipWarning
 
     y, X, _, _ = family_data()
     kin = one_block_sparse_kinship(len(y))
@@ -267,13 +267,12 @@ def test_a_large_sparse_block_is_decomposed_with_a_warning(monkeypatch):
 
 
 def test_a_block_too_large_for_memory_is_refused_up_front(monkeypatch):
-    from statsmodels_kinship import _validation
-    from statsmodels_kinship._validation import KinshipMemoryError
+    from statsmodels_kinship import KinshipMemoryError, _spectral, _validation
 
     assert _validation.available_memory() is None or _validation.available_memory() > 0
     y, X, _, _ = family_data(n_families=50)
     kin = one_block_sparse_kinship(len(y))  # 200 people in one block
-    monkeypatch.setattr(_validation, "available_memory", lambda: 1_000_000)
+    monkeypatch.setattr(_spectral, "available_memory", lambda: 1_000_000)
 
     def no_eigh(*args, **kwargs):
         raise AssertionError("the blocks were decomposed")
