@@ -17,6 +17,7 @@ The rule, applied by :func:`match_kinship` (the model) and by the scan:
   with a :class:`~statsmodels_kinship.exceptions.LabelWarning`.
 """
 import numbers
+from numbers import Integral, Real
 import os
 import warnings
 
@@ -29,7 +30,7 @@ from .exceptions import LabelWarning
 __all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled", "data_labels",
            "match_kinship", "is_default_index", "id_hint", "warn_unlabelled_kinship",
            "check_endog_shape", "all_rows_missing",
-           "available_memory"]
+           "available_memory", "check_count", "as_rng"]
 
 
 def _show(labels, limit=5):
@@ -333,3 +334,25 @@ def all_rows_missing(endog, exog):
     except (TypeError, ValueError):  # not numbers: reported by the checks that follow
         return False
     return bool(len(nan)) and bool(nan.all())
+
+
+def check_count(value, name):
+    """``value`` as an int >= 1 (an integral float such as 1e3 is accepted), or an error
+    naming ``name``: TypeError for a non-number (None, a string, a bool), ValueError for
+    anything else (0, negative, fractional, inf, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, Real)):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r} "
+                        f"({type(value).__name__})")
+    if not (np.isfinite(value) and value >= 1 and value == np.floor(value)):
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def as_rng(seed):
+    """:func:`numpy.random.default_rng` of ``seed``, or an error naming the argument."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
+                        "numpy.random.SeedSequence or a numpy.random.Generator; got "
+                        f"{seed!r} ({err})") from None

@@ -49,7 +49,6 @@ size ``p``.
 """
 import time
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -61,6 +60,7 @@ from statsmodels.tools.sm_exceptions import (
     ValueWarning,
 )
 
+from ._validation import as_rng, check_count
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
@@ -130,33 +130,11 @@ def simulate(results, nsim=1, seed=None):
     (3, 120)
     """
     _check_results(results)
-    nsim = _check_count(nsim, "nsim")
+    nsim = check_count(nsim, "nsim")
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
-    z = _rng(seed).standard_normal((nsim, model.decomposition.n))
+    z = as_rng(seed).standard_normal((nsim, model.decomposition.n))
     return model.decomposition.unrotate((mean_rot + sd_rot * z).T).T
-
-
-def _check_count(value, name):
-    """``value`` as an int >= 1 (an integral float such as 1e3 is accepted), or an error
-    naming ``name``: TypeError for a non-number (None, a string, a bool), ValueError for
-    anything else (0, negative, fractional, inf, NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, Real)):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r} "
-                        f"({type(value).__name__})")
-    if not (np.isfinite(value) and value >= 1 and value == np.floor(value)):
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _rng(seed):
-    """:func:`numpy.random.default_rng` of ``seed``, or an error naming the argument."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as err:
-        raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
-                        "numpy.random.SeedSequence or a numpy.random.Generator; got "
-                        f"{seed!r} ({err})") from None
 
 
 def _check_results(results, name="results"):
@@ -605,7 +583,7 @@ def _batch_size(batch_size, nsim, refits):
     if batch_size is None:
         per = sum(r.doubles_per_replicate() for r in refits)
         return int(min(nsim, max(1, _BATCH_DOUBLES // per)))
-    return min(_check_count(batch_size, "batch_size"), nsim)
+    return min(check_count(batch_size, "batch_size"), nsim)
 
 
 def _run(results, refits, nsim, seed, batch_size, progress, desc):
@@ -613,12 +591,12 @@ def _run(results, refits, nsim, seed, batch_size, progress, desc):
     ``(refit, fixed_delta)`` in ``refits`` (a :class:`_BatchRefit` and the variance ratio it
     holds fixed, or None); a batch is prepared once per distinct refit. Returns one dict of
     stacked arrays per entry of ``refits``."""
-    nsim = _check_count(nsim, "nsim")
+    nsim = check_count(nsim, "nsim")
     size = _batch_size(batch_size, nsim, [refit for refit, _ in refits])
     _check_progress(progress)
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
-    rng = _rng(seed)
+    rng = as_rng(seed)
     parts = [[] for _ in refits]
     bar = _Progress(progress, nsim, desc)
     try:
@@ -713,7 +691,7 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     """
     start = time.perf_counter()
     _check_results(results)
-    nsim = _check_count(nsim, "nsim")
+    nsim = check_count(nsim, "nsim")
     model = results.model
     fixed = results.delta if results.fit_info.get("fixed_ratio") else None
     refits = [(_batch_refit(model, results.reml), fixed)]

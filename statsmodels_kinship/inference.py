@@ -21,7 +21,8 @@ from statsmodels.stats.contrast import ContrastResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
 from ._spectral import serial_blas
-from .bootstrap import _batch_refit, _check_count, _check_interval_args, _check_results, _run
+from ._validation import check_count
+from .bootstrap import _batch_refit, _check_interval_args, _check_results, _run
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
            "t_test_satterthwaite", "LikelihoodRatioTestResults"]
@@ -199,7 +200,7 @@ def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
     if method not in ("chi2", "bootstrap"):
         raise ValueError(f"method must be 'chi2' or 'bootstrap', got {method!r}")
     if method == "bootstrap":
-        _check_count(nsim, "nsim")
+        check_count(nsim, "nsim")
     _free_fit(results, "full")
     _free_fit(restricted, "restricted")
     _check_nested(results, restricted)
@@ -283,7 +284,7 @@ def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch
     if method not in ("mixture", "bootstrap"):
         raise ValueError(f"method must be 'mixture' or 'bootstrap', got {method!r}")
     if method == "bootstrap":
-        _check_count(nsim, "nsim")
+        check_count(nsim, "nsim")
     _free_fit(results, "given")
     model = results.model
     with serial_blas():  # as model.fit(kinship_ratio=0.0) computes its llf

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, stats
 
+from ._validation import as_rng
+
 __all__ = ["FamilyStudy", "simulate_family_study", "seed_study_parameters", "seed_pedigree",
            "replicate_pedigree", "shared_env_correlation", "read_study_csv", "StudyTables"]
 
@@ -270,16 +272,6 @@ def replicate_pedigree(template, n_families):
 def _is_count(value):
     """True for an integer >= 1 (not a bool)."""
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
-
-
-def _rng(seed):
-    """:func:`numpy.random.default_rng` of ``seed``, or an error naming the argument."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as err:
-        raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
-                        "numpy.random.SeedSequence or a numpy.random.Generator; got "
-                        f"{seed!r} ({err})") from None
 
 
 def _id_strings(values):
@@ -979,7 +971,7 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
         raise ValueError(f"n_snps must be a positive integer, got {n_snps!r}")
     if not _is_count(block_size):
         raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
-    rng = _rng(seed)
+    rng = as_rng(seed)
     if not isinstance(ld_rho, Real) or not 0 <= ld_rho <= 1:
         raise ValueError(f"ld_rho must be in [0, 1], got {ld_rho!r}")
     if not isinstance(mean, Real) or not np.isfinite(mean):
