@@ -11,6 +11,7 @@ from .api import (  # noqa: F401
     genomic_inflation,
     genomic_relationship_matrix,
     individual_labels,
+    inverse_relationship_matrix,
     compare_lr_test,
     kinship_from_pedigree,
     kinship_variance_test,

@@ -19,6 +19,7 @@ from .io import read_gcta_grm, read_phenotype, read_plink_bed, read_plink_ped  #
 from .kinship import (  # noqa: F401
     genomic_relationship_matrix,
     individual_labels,
+    inverse_relationship_matrix,
     kinship_from_pedigree,
 )
 from .kinship_mixed_model import (  # noqa: F401

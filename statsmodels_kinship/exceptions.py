@@ -30,4 +30,5 @@ class DenseKinshipWarning(ModelWarning):
 
 
 class KinshipMemoryError(MemoryError):
-    """The dense eigendecomposition of the kinship's blocks would not fit in memory."""
+    """A dense kinship matrix (the eigendecomposition of its blocks, or the kinship of a large
+    connected pedigree) would not fit in the memory available."""

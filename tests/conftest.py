@@ -2,6 +2,8 @@
 
 Tests that need the seed data use the ``seed_dir`` or ``seed`` fixtures. They skip (with the
 reason) only when the variable is unset; when it is set, missing files are a failure.
+Real data sets (``../shared/real-data``, one folder per data set, e.g. ``bluetit/``) come the
+same way through ``KINSHIP_REAL_DATA`` and the ``real_dir`` fixture.
 """
 import os
 import pathlib
@@ -26,6 +28,29 @@ def seed_dir():
     p = pathlib.Path(path)
     if not p.is_dir():
         pytest.fail(f"{SEED_ENV}={path!r} is set but is not a directory")
+    return p
+
+
+REAL_ENV = "KINSHIP_REAL_DATA"
+
+
+@pytest.fixture(scope="session")
+def real_dir():
+    """Folder of the real data sets (``KINSHIP_REAL_DATA``), checked to hold the blue tit data.
+
+    Skips when the variable is unset; fails when it is set but the folder or the files are
+    missing."""
+    path = os.environ.get(REAL_ENV)
+    if not path:
+        pytest.skip(f"{REAL_ENV} is not set; point it at ../shared/real-data to run "
+                    "the real-data tests")
+    p = pathlib.Path(path)
+    if not p.is_dir():
+        pytest.fail(f"{REAL_ENV}={path!r} is set but is not a directory")
+    missing = [str(p / f) for f in ("bluetit/BTped.csv", "bluetit/BTdata.csv")
+               if not (p / f).is_file()]
+    if missing:
+        pytest.fail(f"{REAL_ENV} is set but these files are missing: {', '.join(missing)}")
     return p
 
 

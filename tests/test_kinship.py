@@ -288,10 +288,13 @@ def test_duplicate_ids_within_a_family():
 
 
 def test_only_one_parent_given():
+    # the unknown parent is a phantom founder (as in pedigreemm, nadiv, BLUPF90); "0" and ""
+    # both code a missing parent, so kid2 is a founder
     ped = _ped([("F", "dad", 0, 0, 1), ("F", "kid", "dad", 0, 1), ("F", "kid2", 0, "", 2)])
-    with pytest.raises(ValueError, match=r"only one parent.*'kid' \(family 'F'\)") as err:
-        kinship_from_pedigree(ped)
-    assert "kid2" not in str(err.value)
+    k = kinship_from_pedigree(ped)
+    assert k.loc["kid", "dad"] == 0.25
+    assert k.loc["kid2", ["dad", "kid"]].tolist() == [0.0, 0.0]
+    np.testing.assert_array_equal(np.diag(k), 0.5)
 
 
 def test_missing_individual_id():
