@@ -153,3 +153,192 @@ write_exact_json <- function(results, out_file) {
     writeLines(toJSON(exact_numbers(results), auto_unbox = TRUE, json_verbatim = TRUE,
                       pretty = TRUE), out_file)
 }
+
+## ===================================================================================
+## Several variance components (issue 10): functions added for lme4_bluetit.R and
+## lme4_seed_household.R.  The model there is
+##
+##     y = X b + sum_j Z_j u_j + e,   u_j ~ N(0, sigma^2 theta_j^2 K_j),   e ~ N(0, sigma^2 I)
+##
+## with K_j a known relationship matrix over the levels of a grouping factor (the
+## individuals) or K_j = I (an ordinary iid grouping factor: household, fosternest, dam).
+## Each relationship term enters as in kinship_lformula(): the term's block of Zt (lme4
+## stacks the terms' blocks, ordered by decreasing number of levels; the block of term j
+## is rows Gp[j] + 1 .. Gp[j + 1], its levels those of flist[[name]]) is premultiplied by
+## R_j = chol(K_j[levels, levels]), so that Cov(Z_j R_j^T b_j) = sigma^2 theta_j^2 Z_j K_j Z_j^T.
+##
+##   relationship_matrix(id, dam, sire)      A = 2 * kinship, tabular method; NA parent =
+##                                           unknown (a phantom founder)
+##   relmat_lformula(formula, data, relmats, REML)
+##                                           lFormula() pieces with each relationship
+##                                           term's Zt block premultiplied by chol(K_j)
+##   multi_fit(lf, optimizers)               optimizeLmer() with each optimizer from lme4's
+##                                           start, a tight bobyqa from the best, the merMod
+##                                           at the lowest criterion
+##   multi_summary(fit, lf)                  everything recorded for one fit
+##   multi_at_theta(lf, theta)               the merMod at a given theta (no optimization)
+## ===================================================================================
+
+## Additive relationship matrix A (= 2 x kinship coefficient) of a pedigree whose parents
+## precede their offspring, by the tabular method (Emik & Terrill 1949; Henderson 1976):
+## for animal i with dam d and sire s (either may be NA = unknown, i.e. a phantom founder
+## unrelated to everyone, contributing 0),
+##     A[i, j] = A[j, i] = (A[j, d] + A[j, s]) / 2        for j < i,
+##     A[i, i] = 1 + A[d, s] / 2                           (1 if a parent is unknown).
+## Returns the dense matrix with dimnames = id.
+relationship_matrix <- function(id, dam, sire) {
+    id <- as.character(id)
+    n <- length(id)
+    di <- match(as.character(dam), id)
+    si <- match(as.character(sire), id)
+    stopifnot(!anyDuplicated(id),
+              identical(is.na(di), is.na(dam)),            # known parents are in the pedigree
+              identical(is.na(si), is.na(sire)),
+              all(is.na(di) | di < seq_len(n)),            # ... and precede their offspring
+              all(is.na(si) | si < seq_len(n)))
+    A <- matrix(0, n, n, dimnames = list(id, id))
+    for (i in seq_len(n)) {
+        d <- di[i]
+        s <- si[i]
+        if (i > 1L) {
+            j <- seq_len(i - 1L)
+            a <- 0.5 * ((if (is.na(d)) 0 else A[d, j]) + (if (is.na(s)) 0 else A[s, j]))
+            A[i, j] <- a
+            A[j, i] <- a
+        }
+        A[i, i] <- 1 + (if (is.na(d) || is.na(s)) 0 else 0.5 * A[d, s])
+    }
+    A
+}
+
+## lFormula() pieces of `formula` (random terms (1 | g)), with the Zt block of every term
+## named in `relmats` (a named list: grouping factor -> matrix with dimnames covering its
+## levels) premultiplied by chol(K[levels, levels]).  Iid terms are left as lme4 builds them.
+relmat_lformula <- function(formula, data, relmats, REML) {
+    lf <- lFormula(formula, data = data, REML = REML, control = kinship_lmer_control())
+    rt <- lf$reTrms
+    terms <- names(rt$cnms)
+    stopifnot(all(names(relmats) %in% terms), !anyDuplicated(terms),
+              all(vapply(rt$cnms, identical, TRUE, "(Intercept)")))
+    blocks <- lapply(seq_along(terms), function(k) {
+        lev <- levels(rt$flist[[terms[k]]])
+        rows <- (rt$Gp[k] + 1L):rt$Gp[k + 1L]
+        stopifnot(length(rows) == length(lev), identical(rownames(rt$Zt)[rows], lev))
+        if (terms[k] %in% names(relmats)) {
+            K <- relmats[[terms[k]]]
+            stopifnot(all(lev %in% rownames(K)), all(lev %in% colnames(K)))
+            chol_sparse(K[lev, lev, drop = FALSE])
+        } else {
+            Diagonal(length(lev))
+        }
+    })
+    M <- as(as(bdiag(blocks), "generalMatrix"), "CsparseMatrix")
+    Zt <- as(M %*% rt$Zt, "CsparseMatrix")
+    dimnames(Zt) <- dimnames(rt$Zt)
+    lf$reTrms$Zt <- Zt
+    lf$relmat_R <- setNames(blocks, terms)[names(relmats)]   # R_j, for the BLUPs
+    lf
+}
+
+## Fit by each optimizer in `optimizers` (optimizeLmer() from lme4's start theta = 1, with
+## lmer()'s restart_edge and boundary.tol), then a tight bobyqa (rhoend = 1e-10) from the
+## best of them; the merMod is built at the lowest criterion found, after setting to 0
+## (exactly, as lme4's check.boundary() does) any theta_j below boundary.tol = 5e-5 whose
+## zeroing raises the criterion by less than 1e-10 (its noise level), so that a boundary
+## estimate is reported as exactly 0.  Returns list(fit, optima, best, devfun).
+## Every start is passed as a fresh copy (`+ 0`): optimizeLmer() overwrites its `start`
+## vector in place with the optimum (lme4 1.1.31), so reusing one vector, e.g.
+## lf$reTrms$theta, would start the second optimizer at the first one's optimum.
+multi_fit <- function(lf, optimizers = c("bobyqa", "Nelder_Mead", "nloptwrap")) {
+    devfun <- do.call(mkLmerDevfun, lf)
+    ## lme4's start for (1 | g) terms, as a fresh vector (devfun() also overwrites
+    ## lf$reTrms$theta in place, so it is not 1 any more once lf has been fitted)
+    theta0 <- rep(1, length(lf$reTrms$theta))
+    run <- function(optimizer, start, control = list()) {
+        o <- optimizeLmer(devfun, optimizer = optimizer, start = unname(start) + 0,
+                          restart_edge = TRUE, boundary.tol = 5e-5, control = control,
+                          calc.derivs = FALSE)
+        theta <- setNames(as.numeric(o$par) + 0, names(lf$reTrms$cnms))
+        list(theta = theta, criterion = devfun(theta + 0), conv = o$conv,
+             feval = if (is.null(o$feval)) NA_real_ else as.numeric(o$feval))
+    }
+    optima <- lapply(setNames(optimizers, optimizers), run, start = theta0)
+    crit <- vapply(optima, `[[`, 0, "criterion")
+    first <- names(which.min(crit))
+    optima$bobyqa_tight <- run("bobyqa", optima[[first]]$theta,
+                               control = list(rhobeg = 1e-3, rhoend = 1e-10, maxfun = 1e5))
+    crit <- vapply(optima, `[[`, 0, "criterion")
+    best <- names(which.min(crit))
+    theta <- optima[[best]]$theta + 0
+    near <- which(theta > 0 & theta < 5e-5)
+    if (length(near) > 0) {
+        theta_b <- theta
+        theta_b[near] <- 0
+        crit_b <- devfun(theta_b + 0)
+        if (crit_b - crit[[best]] < 1e-10) {
+            optima$boundary <- list(theta = theta_b, criterion = crit_b, from = best,
+                                    set_to_zero = I(names(theta)[near]))
+            best <- "boundary"
+            theta <- theta_b
+        }
+    }
+    opt <- kinship_opt(devfun, unname(theta) + 0, paste("theta from", best), best)
+    fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
+    list(fit = fit, optima = optima, best = best, devfun = devfun)
+}
+
+## The merMod at a given theta (no optimization): criterion, sigma, fixef, vcov there.
+multi_at_theta <- function(lf, theta) {
+    devfun <- do.call(mkLmerDevfun, lf)
+    opt <- kinship_opt(devfun, unname(theta), "fixed theta", "none")
+    mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
+}
+
+## Everything recorded for one fit.  Variance components: sigma^2 theta_j^2 per term (for a
+## relationship term the variance of u_j, whose covariance is that times K_j), and
+## residual sigma^2.  BLUPs per level: for an iid term ranef(); for a relationship term
+## R_j^T ranef() (the effect u_j itself, on the scale of K_j).
+multi_summary <- function(fit, lf, blups = TRUE) {
+    rt <- lf$reTrms
+    terms <- names(rt$cnms)
+    theta <- setNames(unname(getME(fit, "theta")), terms)
+    sigma2 <- sigma(fit)^2
+    b <- fixef(fit)
+    V <- as.matrix(vcov(fit))
+    dimnames(V) <- NULL
+    ll <- logLik(fit)
+    res <- list(
+        REML = isREML(fit),
+        criterion = if (isREML(fit)) REMLcrit(fit) else deviance(fit),
+        logLik = as.numeric(ll),                                  # logLik(fit)
+        df = attr(ll, "df"),
+        AIC = AIC(fit), BIC = BIC(fit),
+        deviance_ML = deviance(fit, REML = FALSE),                # ML deviance at these estimates
+        terms = I(terms),                                         # lme4's order of theta
+        theta = as.list(theta),                                   # getME(fit, "theta")
+        sigma = sigma(fit),
+        sigma2 = sigma2,
+        vcomp = as.list(c(sigma2 * theta^2, residual = sigma2)),
+        fixef_names = I(names(b)),
+        fixef = as.list(b),                                       # fixef(fit)
+        se = as.list(sqrt(diag(V))),                              # sqrt(diag(vcov(fit)))
+        vcov = V,
+        nobs = nobs(fit),
+        ngrps = as.list(vapply(rt$flist[terms], nlevels, 0L)),
+        relationship_terms = I(names(lf$relmat_R)),
+        singular = isSingular(fit, tol = 1e-4)
+    )
+    names(res$se) <- names(b)
+    if (blups) {
+        re <- ranef(fit)
+        res$blup <- lapply(setNames(terms, terms), function(tm) {
+            v <- re[[tm]][["(Intercept)"]]
+            lev <- rownames(re[[tm]])
+            stopifnot(identical(lev, levels(rt$flist[[tm]])))
+            if (tm %in% names(lf$relmat_R)) v <- as.vector(crossprod(lf$relmat_R[[tm]], v))
+            list(level = I(lev), value = I(v))
+        })
+        res$fitted <- I(unname(fitted(fit)))                      # X b + sum_j Z_j u_j
+    }
+    res
+}
