@@ -26,9 +26,11 @@ import pandas as pd
 from scipy import integrate, stats
 
 from ._validation import as_rng
+from .kinship import _inbreeding
 
 __all__ = ["FamilyStudy", "simulate_family_study", "seed_study_parameters", "seed_pedigree",
-           "replicate_pedigree", "shared_env_correlation", "read_study_csv", "StudyTables"]
+           "replicate_pedigree", "shared_env_correlation", "household_labels", "read_study_csv",
+           "StudyTables"]
 
 #: The files of a study written by :meth:`FamilyStudy.to_csv` (the layout of ``data/``).
 STUDY_FILES = ("pedigree.csv", "genotypes.csv", "phenotype.csv", "snp_map.csv")
@@ -40,11 +42,14 @@ Attributes
 ----------
 pedigree : pandas.DataFrame
     Columns family, individual, father, mother, sex, all strings (founders' parents "0"):
-    ready for :func:`~statsmodels_kinship.kinship.kinship_from_pedigree`.
+    ready for :func:`~statsmodels_kinship.kinship.kinship_from_pedigree`; and household
+    when the file has it (studies simulated with ``household=``).
 genotypes : pandas.DataFrame
     Counts (0, 1, 2) of the counted allele, individuals x SNPs, indexed by individual.
 phenotype : pandas.DataFrame
-    Columns family (string) and trait (float), indexed by individual.
+    Columns family (string) and trait (float), indexed by individual; and household
+    (string) when ``pedigree.csv`` or ``phenotype.csv`` has it (copied from the pedigree, so
+    that the table is ready for a household variance component).
 snp_map : pandas.DataFrame
     One row per SNP: name, chromosome, cM, bp, block, maf (and founder_freq).
 """
@@ -55,6 +60,7 @@ _MISSING_PARENT = {"0", "", "nan", "NaN", "None", "NA", "<NA>"}
 _PSD_TOL = 1e-10
 _POOL_BATCH = 256         # candidate ancestral pools drawn at a time, per block
 _MAX_POOL_DRAWS = 100_000  # then give up
+_INBREEDING_CHUNK_ROWS = 1000  # whole families per run of Colleau's method
 
 
 def _show(labels, limit=5):
@@ -73,7 +79,9 @@ class FamilyStudy:
     ----------
     pedigree : pandas.DataFrame
         Columns ``family, individual, father, mother, sex`` (strings, except ``sex``: 1 male,
-        2 female). Founders have father and mother ``"0"``.
+        2 female). Founders have father and mother ``"0"``. With ``household=`` (see
+        :func:`simulate_family_study`) also ``household``, the label of each individual's
+        household (:func:`household_labels`).
     genotypes : pandas.DataFrame
         Individuals x SNPs, counts (0, 1, 2) of the minor allele (the allele whose population
         frequency ``maf`` is at most 0.5; with ancestral haplotypes it can be the major allele
@@ -91,13 +99,16 @@ class FamilyStudy:
         ``founder_freq`` (with ``n_ancestral_haplotypes`` only) and ``effect`` (trait change
         per copy of the counted allele).
     components : pandas.DataFrame
-        Per individual: ``genetic``, ``shared_env``, ``individual_env``; the trait is
-        ``mean`` plus their sum.
+        Per individual: ``genetic`` (the causal SNPs), ``polygenic`` (with ``polygenic=``
+        only), ``shared_env``, ``household`` (the effect of the individual's household, with
+        ``household=`` only) and ``individual_env``; the trait is ``mean`` plus their sum.
     expected_variance : pandas.Series
         Population variances: one per causal SNP (``effect**2 * 2 p (1 - p)`` with ``p`` the
         ``founder_freq``, or ``maf`` without ancestral haplotypes), then
-        ``genetic`` (with the LD between causal SNPs), ``shared_env``, ``individual_env`` and
-        ``total``. See the Notes of :func:`simulate_family_study`.
+        ``genetic`` (with the LD between causal SNPs), ``polygenic`` (in non-inbred
+        individuals; with ``polygenic=`` only), ``shared_env``, ``household`` (with
+        ``household=`` only), ``individual_env`` and ``total``. See the Notes of
+        :func:`simulate_family_study`.
     """
 
     pedigree: pd.DataFrame = field(repr=False)
@@ -117,7 +128,9 @@ class FamilyStudy:
         """Write the pedigree, genotypes, phenotype and SNP map as the CSV files of
         ``STUDY_FILES`` (the layout of the project's ``data/``), with ``"\\n"`` line endings
         and a fixed float format, so the bytes are the same on every platform. Read them back
-        with :func:`read_study_csv`. Returns the paths written."""
+        with :func:`read_study_csv`. A ``household`` column of ``pedigree`` (studies
+        simulated with ``household=``) is written in ``pedigree.csv``. Returns the paths
+        written."""
         folder = pathlib.Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         phenotype = self.pedigree[["family", "individual"]].assign(
@@ -144,7 +157,8 @@ def read_study_csv(folder):
     -------
     StudyTables
         ``(pedigree, genotypes, phenotype, snp_map)``, genotypes and phenotype indexed by
-        individual.
+        individual. When ``pedigree.csv`` has a ``household`` column, ``phenotype`` gets it
+        too (matched by individual), ready for a household variance component.
 
     Examples
     --------
@@ -169,6 +183,11 @@ def read_study_csv(folder):
     phenotype = pd.read_csv(folder / "phenotype.csv",
                             dtype={"family": str, "individual": str}).set_index("individual")
     snp_map = pd.read_csv(folder / "snp_map.csv")
+    if "household" in pedigree.columns and "household" not in phenotype.columns:
+        phenotype["household"] = pedigree.set_index("individual")["household"].reindex(
+            phenotype.index).to_numpy()
+    elif "household" in phenotype.columns:
+        phenotype["household"] = phenotype["household"].astype(str)
     return StudyTables(pedigree, genotypes, phenotype, snp_map)
 
 
@@ -252,21 +271,21 @@ def replicate_pedigree(template, n_families):
     width = max(len(s) for s in ind)
     local = {s: s.zfill(width) for s in ind}
     fam_width = max(3, len(str(n_families)))
-    frames = []
-    for f in range(1, n_families + 1):
-        fam = f"F{f:0{fam_width}d}"
+    fams = [f"F{f:0{fam_width}d}" for f in range(1, n_families + 1)]
 
-        def label(s, fam=fam):
-            return "0" if s in _MISSING_PARENT else f"{fam}_{local.get(s, s)}"
+    def labels(values):
+        out = np.array([f"{fam}_{local.get(s, s)}" for fam in fams for s in values],
+                       dtype=object)
+        out[np.tile([s in _MISSING_PARENT for s in values], n_families)] = "0"
+        return out
 
-        frames.append(pd.DataFrame({
-            "family": fam,
-            "individual": [label(s) for s in ind],
-            "father": [label(s) for s in _id_strings(template["father"])],
-            "mother": [label(s) for s in _id_strings(template["mother"])],
-            "sex": template["sex"].to_numpy(),
-        }))
-    return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({
+        "family": np.repeat(np.array(fams, dtype=object), len(ind)),
+        "individual": labels(ind),
+        "father": labels(_id_strings(template["father"])),
+        "mother": labels(_id_strings(template["mother"])),
+        "sex": np.tile(template["sex"].to_numpy(), n_families),
+    })
 
 
 def _is_count(value):
@@ -750,10 +769,148 @@ def shared_env_correlation(pedigree, shared_env_corr, nonpsd="raise"):
 
 
 # ---------------------------------------------------------------------------------------------
+# Households and the polygenic component
+# ---------------------------------------------------------------------------------------------
+
+def _local_id(ident, family):
+    """``ident`` without a leading ``"<family>_"`` (as :func:`replicate_pedigree` makes)."""
+    prefix = family + "_"
+    return ident[len(prefix):] if ident.startswith(prefix) and len(ident) > len(prefix) \
+        else ident
+
+
+def _households(ped):
+    """Household label of every row of a checked pedigree (see :func:`household_labels`).
+
+    Returns ``(labels, code)``: labels (object array, one per row) and the household number
+    of each row, households numbered in the order of their first member in the rows.
+    """
+    n = len(ped.ids)
+    kids = np.flatnonzero(ped.father >= 0)  # both parents known (checked)
+    # couples numbered in the row order of their first child
+    couple_of_kid, key = pd.factorize(ped.father[kids].astype(np.int64) * n
+                                      + ped.mother[kids], sort=False)
+    dad, mum = key // n, key % n
+    home = np.full(n, -1)
+    home[kids] = couple_of_kid                      # rule 2: the parents' household
+    first = np.full(n, len(key))
+    np.minimum.at(first, dad, np.arange(len(key)))  # rule 1: a parent's first couple
+    np.minimum.at(first, mum, np.arange(len(key)))
+    parent = first < len(key)
+    home[parent] = first[parent]
+    alone = np.flatnonzero(home < 0)                # rule 3: a household of one's own
+    home[alone] = len(key) + np.arange(len(alone))
+    fam = ped.family.astype(str)
+    ids = ped.ids.astype(str)
+    for local in (_local_id, lambda ident, family: ident):
+        names = np.array([f"{fam[f]}_{local(ids[f], fam[f])}x{local(ids[m], fam[m])}"
+                          for f, m in zip(dad, mum)]
+                         + [f"{fam[i]}_{local(ids[i], fam[i])}" for i in alone], dtype=object)
+        if pd.Index(names).is_unique:
+            break
+    else:
+        dup = pd.Index(names)[pd.Index(names).duplicated()].unique()
+        raise ValueError(f"the household labels <family>_<father>x<mother> (or "
+                         f"<family>_<individual> for a household of one) are not unique for "
+                         f"these IDs: {_show(dup)}; rename the individuals")
+    labels = names[home]
+    return labels, pd.factorize(labels, sort=False)[0]
+
+
+def household_labels(pedigree):
+    """Households of a pedigree: each couple with its children.
+
+    The rule (that of the project's lme4 reference ``tests/results/lme4_seed_household.R``):
+    a household is a father-mother couple that has children in the pedigree, labelled
+    ``<family>_<father>x<mother>``;
+
+    1. a person who is a parent belongs to the household of the couple in which he or she
+       is a parent (grandparents and married-in founders live with their children only
+       until those children found households of their own); a parent in several couples
+       belongs to the couple of his or her first child in the pedigree's row order;
+    2. otherwise a person belongs to the household of his or her parents;
+    3. otherwise (a founder without children) to a household of his or her own, labelled
+       ``<family>_<individual>``.
+
+    In the labels an ID loses a leading ``"<family>_"`` (the IDs of
+    :func:`replicate_pedigree`: ``F001_02x01``, ``F001_05``), unless that makes two
+    households' labels equal; then the IDs are used as they are.
+
+    Parameters
+    ----------
+    pedigree : pandas.DataFrame
+        As in :func:`simulate_family_study` (IDs unique across the whole table).
+
+    Returns
+    -------
+    pandas.Series
+        The household label (str) of each individual, indexed by individual ID in the
+        pedigree's row order, named ``"household"``.
+
+    Examples
+    --------
+    The seed pedigree has three households per family: the grandparents 1 and 2 (their
+    children 4 and 5 live in the households they found), 3 and 4 with 7, 8, 9, and 5 and 6
+    with 10, 11, 12:
+
+    >>> from statsmodels_kinship.simulate import (household_labels, replicate_pedigree,
+    ...                                           seed_pedigree)
+    >>> hh = household_labels(replicate_pedigree(seed_pedigree(), 1))
+    >>> hh.groupby(hh, sort=False).size()
+    household
+    F001_02x01    2
+    F001_03x04    5
+    F001_05x06    5
+    Name: household, dtype: int64
+    """
+    ped = _check_pedigree(pedigree)
+    labels, _ = _households(ped)
+    return pd.Series(labels.astype(str), index=pd.Index(ped.ids.astype(str), name="individual"),
+                     name="household")
+
+
+def _mendelian_variances(ped, chunk_rows=_INBREEDING_CHUNK_ROWS):
+    """Mendelian sampling variances ``d`` (1 for founders, ``(1 - (F_f + F_m) / 2) / 2``
+    otherwise) by Colleau's method (:func:`~statsmodels_kinship.kinship._inbreeding`), run on
+    groups of whole families of about ``chunk_rows`` rows (families are independent), so
+    that the time grows linearly with the number of families."""
+    n = len(ped.ids)
+    code = pd.factorize(ped.family, sort=False)[0]
+    order = np.argsort(code, kind="stable")
+    sizes = np.bincount(code)
+    group = np.repeat(np.r_[0, np.cumsum(sizes)[:-1]] // chunk_rows, sizes)  # in ``order``
+    bounds = np.r_[0, np.flatnonzero(np.diff(group)) + 1, n]
+    pos = np.empty(n, dtype=np.int64)
+    d = np.empty(n)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        rows = order[lo:hi]
+        pos[rows] = np.arange(hi - lo)
+        local = [np.where(p >= 0, pos[np.maximum(p, 0)], -1)
+                 for p in (ped.father[rows], ped.mother[rows])]
+        d[rows] = _inbreeding(local[0], local[1], ped.depth[rows])[1]
+    return d
+
+
+def _polygenic(rng, ped):
+    """Breeding values ``a ~ N(0, A)`` (``A = 2 x kinship``) by dropping Mendelian sampling
+    terms down the pedigree: a founder ``a_i = z_i``, a child ``a_i = (a_f + a_m) / 2 +
+    sqrt(d_i) z_i`` with ``d_i = (1 - (F_f + F_m) / 2) / 2``, ``z ~ N(0, I)`` drawn in row
+    order. No n x n matrix is formed."""
+    a = np.sqrt(_mendelian_variances(ped)) * rng.standard_normal(len(ped.ids))
+    for g in range(1, int(ped.depth.max()) + 1):
+        kids = np.flatnonzero(ped.depth == g)
+        a[kids] += 0.5 * (a[ped.father[kids]] + a[ped.mother[kids]])
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
 # The simulator
 # ---------------------------------------------------------------------------------------------
 
 def _check_fraction(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number in [0, 1] (a fraction of the variance), got "
+                        f"{value!r}")
     if not isinstance(value, Real) or not np.isfinite(value) or value < 0 or value > 1:
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
@@ -763,8 +920,8 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
                           maf_range=(0.05, 0.5), allele_freq=None, cm=None, cm_spacing=0.1,
                           chromosome=None, mean=0.0, total_variance=1.0, causal=None,
                           shared_env_fraction=0.0, shared_env_corr=None, nonpsd="raise",
-                          n_ancestral_haplotypes=None, ancestral_mutation_prob=0.0,
-                          seed=None):
+                          polygenic=None, household=None, n_ancestral_haplotypes=None,
+                          ancestral_mutation_prob=0.0, seed=None):
     r"""Simulate SNP genotypes and a quantitative trait for families with known pedigrees.
 
     Parameters
@@ -813,6 +970,18 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     nonpsd : {"raise", "nearest"}
         What to do when a family's shared-environment correlation matrix is not positive
         semidefinite: raise a ValueError, or use the nearest correlation matrix [Higham2002]_.
+    polygenic : float in [0, 1], optional
+        Fraction of ``total_variance`` due to a polygenic (infinitesimal) component ``a ~
+        N(0, polygenic x total_variance x A)``, ``A`` twice the pedigree's kinship (see
+        Notes); its values are ``components["polygenic"]``. Default None: none, and no
+        such column (0 gives a column of zeros).
+    household : float in [0, 1], optional
+        Fraction of ``total_variance`` due to a household effect: one independent
+        ``N(0, household x total_variance)`` draw per household, shared by its members,
+        households as :func:`household_labels` makes them; the labels are
+        ``pedigree["household"]`` and the effects ``components["household"]``. This is the
+        "c2" a kinship + household model estimates. Default None: no household effect and no
+        household columns (0 gives the labels and a column of zeros).
     n_ancestral_haplotypes : int >= 2, optional
         If given, each LD block has a pool of this many ancestral haplotypes (drawn by the LD
         model, every SNP polymorphic among them) and every founder haplotype copies, block by
@@ -839,7 +1008,8 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     ------
     ValueError
         On an invalid pedigree (missing columns or parents, duplicated IDs, one parent only,
-        parent of the wrong sex or family, cycles), fractions outside [0, 1] or summing to
+        parent of the wrong sex or family, cycles), fractions (``causal``,
+        ``shared_env_fraction``, ``polygenic``, ``household``) outside [0, 1] or summing to
         more than 1, unknown causal SNP names, a variance <= 0, shared-environment
         correlations that give a matrix that is not positive semidefinite, or ancestral
         haplotypes with every SNP polymorphic that are too improbable to draw.
@@ -891,15 +1061,27 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     ancestral haplotypes, for which the fractions hold given the pool; inbreeding F multiplies
     it by 1 + F). Effects are positive per counted allele. ``s = sqrt(c V) u`` with
     ``u ~ N(0, R_f)`` within family f (see ``shared_env_corr``; all other pairs, e.g.
-    grandparent-grandchild or in-laws, have correlation 0) and ``e ~ N(0, (1 - sum h_k - c) V)``
-    independent. Pairwise correlations can be incompatible: ``R_f`` is then not positive
-    semidefinite (the seed's spouse 0.8, parent-offspring 0.5 and sibling 0.5 are, for the
-    seed's pedigree). Nothing is adjusted silently: by default this raises a ValueError;
-    ``nonpsd="nearest"`` replaces ``R_f`` by the nearest correlation matrix [Higham2002]_, whose
-    entries :func:`shared_env_correlation` returns.
+    grandparent-grandchild or in-laws, have correlation 0) and ``e ~ N(0, (1 - sum h_k - c -
+    a - h) V)`` independent. Pairwise correlations can be incompatible: ``R_f`` is then not
+    positive semidefinite (the seed's spouse 0.8, parent-offspring 0.5 and sibling 0.5 are,
+    for the seed's pedigree). Nothing is adjusted silently: by default this raises a
+    ValueError; ``nonpsd="nearest"`` replaces ``R_f`` by the nearest correlation matrix
+    [Higham2002]_, whose entries :func:`shared_env_correlation` returns.
+
+    **Polygenic component and households.** With ``polygenic = a`` the trait gets ``g_a ~
+    N(0, a V A)``, ``A`` twice the kinship matrix of the pedigree (an infinitesimal model on
+    top of the causal SNPs, independent of the genotypes), simulated exactly by gene dropping
+    of Mendelian sampling terms: a founder draws ``N(0, a V)``, a child gets the mean of its
+    parents' values plus ``N(0, a V (1 - (F_f + F_m) / 2) / 2)`` (``F`` the parents'
+    inbreeding coefficients), so that no n x n matrix is formed; its variance is ``a V (1 +
+    F)``. With ``household = h`` every household (:func:`household_labels`: a couple with
+    its children) draws one ``N(0, h V)`` effect, shared by its members: the "c2" of a
+    kinship + household model. The shared environment ``s`` is a different, SeqSIMLA-style
+    effect (correlations by relationship within a family); both can be used together.
 
     In expectation the fractions are exact for each causal SNP, for the shared and for the
-    individual environment. Causal SNPs in LD add covariances ``2 b_j b_k D_jk`` to the
+    individual environment, the polygenic component (in non-inbred individuals) and the
+    household effect. Causal SNPs in LD add covariances ``2 b_j b_k D_jk`` to the
     genetic variance, so that it is not ``sum h_k V``: ``expected_variance["genetic"]`` and
     ``["total"]`` include them, computed with the founders' LD (in descendants LD shrinks by
     ``1 - theta`` per meiosis, negligible within a block unless ``cm_spacing`` is large).
@@ -909,9 +1091,13 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
 
     The random stream is consumed in a fixed order (frequencies, orientations, founders --
     with ancestral haplotypes: the pool, the founders' choices in it, the flips --, gametes
-    generation by generation, shared then individual environment), so trait parameters do
-    not change the genotypes drawn with a seed; neither does ``ancestral_mutation_prob``
-    change the pool or the choices (the flips' uniforms are drawn even when it is 0).
+    generation by generation, shared then individual environment, then -- only when
+    requested -- the polygenic component's draws in row order and the household effects in
+    the order of the households' first members), so trait parameters do not change the
+    genotypes drawn with a seed, and ``polygenic`` and ``household`` change neither the
+    genotypes nor the other components' draws (the individual environment is rescaled);
+    neither does ``ancestral_mutation_prob`` change the pool or the choices (the flips'
+    uniforms are drawn even when it is 0).
 
     References
     ----------
@@ -991,11 +1177,20 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     fractions = {k: _check_fraction(v, f"the variance fraction of causal SNP {k}")
                  for k, v in causal.items()}
     c_frac = _check_fraction(shared_env_fraction, "shared_env_fraction")
+    a_frac = None if polygenic is None else _check_fraction(polygenic, "polygenic")
+    hh_frac = None if household is None else _check_fraction(household, "household")
     used = sum(fractions.values()) + c_frac
+    parts = [f"the causal SNPs ({sum(fractions.values()):.6g})",
+             f"the shared environment ({c_frac:.6g})"]
+    for frac, what in ((a_frac, "the polygenic component (polygenic={:.6g})"),
+                       (hh_frac, "the household effect (household={:.6g})")):
+        if frac is not None:
+            used += frac
+            parts.append(what.format(frac))
     if used > 1 + 1e-12:
-        raise ValueError(f"the causal SNPs ({sum(fractions.values()):.6g}) and the shared "
-                         f"environment ({c_frac:.6g}) explain {used:.6g} > 1 of the variance; "
-                         "the individual environment takes the rest, which must be >= 0")
+        raise ValueError(f"{', '.join(parts[:-1])} and {parts[-1]} explain {used:.6g} > 1 of "
+                         "the variance; the individual environment takes the rest, which must "
+                         "be >= 0")
     e_frac = max(0.0, 1.0 - used)
     if shared_env_corr is None:
         if c_frac > 0:
@@ -1044,6 +1239,16 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
     genetic = (geno[:, cidx] - 2 * p) @ effect if len(cidx) else np.zeros(len(ped.ids))
     shared = np.sqrt(c_frac * V) * _shared_env(rng, ped, corr, nonpsd)
     individual = np.sqrt(e_frac * V) * rng.standard_normal(len(ped.ids))
+    trait = mean + genetic + shared + individual
+    extra = {}
+    if a_frac is not None:
+        extra["polygenic"] = np.sqrt(a_frac * V) * _polygenic(rng, ped)
+        trait = trait + extra["polygenic"]
+    if hh_frac is not None:
+        hh_labels, hh_code = _households(ped)
+        extra["household"] = (np.sqrt(hh_frac * V)
+                              * rng.standard_normal(int(hh_code.max()) + 1)[hh_code])
+        trait = trait + extra["household"]
 
     cov = np.diag(2 * p * (1 - p))
     blocks = snp_map["block"].to_numpy()
@@ -1060,24 +1265,35 @@ def simulate_family_study(pedigree, *, n_snps=130, block_size=10, ld_rho=0.9,
         cov[a, b] = cov[b, a] = 2 * d
     var_g = float(effect @ cov @ effect)
     causal_names = list(fractions)
-    expected = pd.Series(list(effect ** 2 * np.diag(cov)) + [var_g, c_frac * V, e_frac * V,
-                                                            var_g + (c_frac + e_frac) * V],
-                         index=causal_names + ["genetic", "shared_env", "individual_env",
-                                               "total"], name="variance")
+    variances = {"genetic": var_g, "shared_env": c_frac * V}
+    other = c_frac + e_frac
+    for name, frac in (("polygenic", a_frac), ("household", hh_frac)):
+        if frac is not None:
+            variances[name] = frac * V
+            other += frac
+    order = [k for k in ("genetic", "polygenic", "shared_env", "household") if k in variances]
+    expected = pd.Series(list(effect ** 2 * np.diag(cov)) + [variances[k] for k in order]
+                         + [e_frac * V, var_g + other * V],
+                         index=causal_names + order + ["individual_env", "total"],
+                         name="variance")
+    values = {"genetic": genetic, "shared_env": shared, **extra}
 
     index = pd.Index(ped.ids.astype(str), name="individual")
     label = np.append(ped.ids.astype(str), "0")
+    table = pd.DataFrame({"family": ped.family.astype(str), "individual": index.to_numpy(),
+                          "father": label[ped.father], "mother": label[ped.mother],
+                          "sex": ped.sex})
+    if hh_frac is not None:
+        table["household"] = hh_labels.astype(str)
     return FamilyStudy(
-        pedigree=pd.DataFrame({"family": ped.family.astype(str), "individual": index.to_numpy(),
-                               "father": label[ped.father], "mother": label[ped.mother],
-                               "sex": ped.sex}),
+        pedigree=table,
         genotypes=pd.DataFrame(geno, index=index, columns=pd.Index(names, name="snp")),
-        phenotype=pd.Series(mean + genetic + shared + individual, index=index, name="trait"),
+        phenotype=pd.Series(trait, index=index, name="trait"),
         snp_map=snp_map,
         causal=pd.DataFrame({"fraction": h, "maf": maf[cidx], **(
             {} if n_ancestral_haplotypes is None else {"founder_freq": p}), "effect": effect},
             index=causal_names),
-        components=pd.DataFrame({"genetic": genetic, "shared_env": shared,
+        components=pd.DataFrame({**{k: values[k] for k in order},
                                  "individual_env": individual}, index=index),
         expected_variance=expected,
     )
