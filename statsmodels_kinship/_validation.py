@@ -30,7 +30,8 @@ from .exceptions import LabelWarning
 __all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled", "data_labels",
            "match_kinship", "is_default_index", "id_hint", "warn_unlabelled_kinship",
            "check_endog_shape", "all_rows_missing",
-           "available_memory", "check_count", "as_rng"]
+           "available_memory", "check_count", "as_rng", "check_alpha", "check_bool",
+           "check_choice"]
 
 
 def _show(labels, limit=5):
@@ -356,3 +357,27 @@ def as_rng(seed):
         raise type(err)("seed must be None, an int >= 0, a sequence of such ints, a "
                         "numpy.random.SeedSequence or a numpy.random.Generator; got "
                         f"{seed!r} ({err})") from None
+
+
+def check_alpha(alpha):
+    """``alpha`` as a float in (0, 1), or an error naming it (TypeError for a non-number)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (Integral, Real)):
+        raise TypeError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    return float(alpha)
+
+
+def check_bool(value, name):
+    """``value`` as a bool (True, False or a numpy bool), or a TypeError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value, name, choices):
+    """``value`` if it is one of ``choices``, else a ValueError naming ``name``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; "
+                         f"got {value!r}")
+    return value

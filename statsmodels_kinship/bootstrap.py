@@ -60,7 +60,7 @@ from statsmodels.tools.sm_exceptions import (
     ValueWarning,
 )
 
-from ._validation import as_rng, check_count
+from ._validation import as_rng, check_alpha, check_choice, check_count
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
@@ -736,13 +736,7 @@ def _dh_quantile(values, probs):
 def _check_interval_args(alpha, method, method_name="method"):
     """``alpha`` as a float in (0, 1) and ``method`` one of :data:`_METHODS`, or an error
     naming the argument."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a number in (0, 1), got {alpha!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"{method_name} must be one of {', '.join(_METHODS)}; got {method!r}")
-    return float(alpha), method
+    return check_alpha(alpha), check_choice(method, method_name, _METHODS)
 
 
 def bootstrap_interval(estimate, replicates, alpha=0.05, method="studentized", bse=None,

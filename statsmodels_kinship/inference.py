@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
-from patsy import PatsyError
 from statsmodels.stats.contrast import ContrastResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
@@ -520,12 +519,7 @@ def _contrasts(results, r_matrix):
         kept = ~np.asarray(model.aliased)
         names = list(np.asarray(model.exog_names)[kept])
         return np.eye(int(kept.sum())), np.zeros(int(kept.sum())), names
-    try:
-        r, q = results._constraints(r_matrix)
-    except (ValueError, PatsyError) as err:
-        raise ValueError(f"r_matrix {r_matrix!r} is not a valid hypothesis on the "
-                         f"{len(model.exog_names)} coefficients {list(model.exog_names)}: "
-                         f"{err}") from None
+    r, q = results._constraints(r_matrix)
     return r, q, [f"c{i}" for i in range(r.shape[0])]
 
 

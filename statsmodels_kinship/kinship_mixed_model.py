@@ -12,10 +12,11 @@ families); the fixed effects and the residual variance are profiled out and the 
 ``delta = s_k^2 / s_e^2`` is searched globally.
 """
 import warnings
+from numbers import Real
 
 import numpy as np
 import pandas as pd
-from patsy import DesignInfo
+from patsy import DesignInfo, PatsyError
 from scipy import linalg, sparse, stats
 from statsmodels.base import model as base
 from statsmodels.base import wrapper as wrap
@@ -41,6 +42,9 @@ from ._spectral import (
 )
 from ._validation import (
     all_rows_missing,
+    check_alpha,
+    check_bool,
+    check_choice,
     check_endog,
     check_endog_shape,
     check_kinship,
@@ -204,6 +208,7 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
         self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
+        check_choice(missing, "missing", ("none", "drop", "raise"))
         n_rows = check_endog_shape(endog)
         if exog is not None:
             exog_shape = np.shape(exog)
@@ -390,7 +395,9 @@ class KinshipMixedLM(base.LikelihoodModel):
         -------
         float
         """
-        return self._profile.loglike(float(delta), reml)
+        if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 <= delta < np.inf:
+            raise ValueError(f"delta must be a finite number >= 0, got {delta!r}")
+        return self._profile.loglike(float(delta), check_bool(reml, "reml"))
 
     def _identifiability_reason(self):
         """Why these data cannot separate the two variance components, or None.
@@ -489,6 +496,11 @@ class KinshipMixedLM(base.LikelihoodModel):
             a finite limit the end of the search is a converged boundary estimate (``s_e^2 =
             0``, h2 = 1; ``fit_info["boundary"] == "residual"``), without a warning.
         """
+        reml, use_t = check_bool(reml, "reml"), check_bool(use_t, "use_t")
+        check_choice(df_method, "df_method", ("residual", "satterthwaite"))
+        if kinship_ratio is not None:
+            if isinstance(kinship_ratio, bool) or not isinstance(kinship_ratio, Real):
+                raise TypeError(f"kinship_ratio must be a number >= 0, got {kinship_ratio!r}")
         reason, flat = (None, False) if kinship_ratio is not None else (
             self._identifiability_reason())
         if flat:
@@ -510,8 +522,6 @@ class KinshipMixedLM(base.LikelihoodModel):
             info = {"converged": True, "boundary": "kinship" if delta == 0 else None,
                     "n_evals": 0, "message": "variance ratio held fixed"}
         info["fixed_ratio"] = kinship_ratio is not None
-        if df_method not in ("residual", "satterthwaite"):
-            raise ValueError(f"df_method must be 'residual' or 'satterthwaite', got {df_method!r}")
         # with the ratio held fixed only s_e^2 is estimated: identified
         info["identifiability"] = reason
         if reason is not None:
@@ -657,6 +667,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         Confidence intervals of the fixed effects (Wald; t with the fit's degrees of
         freedom when ``use_t``, per coefficient with Satterthwaite's).
         """
+        alpha = check_alpha(alpha)
         if self.df_method != "satterthwaite":
             return super().conf_int(alpha=alpha)
         q = stats.t.ppf(1 - alpha / 2, self.df_satterthwaite)
@@ -666,7 +677,11 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         """Numeric (R, q) for a hypothesis on the fixed effects, restricted to the
         non-aliased columns; a hypothesis involving an aliased coefficient is an error."""
         names = list(self.model.exog_names)
-        lc = DesignInfo(names).linear_constraint(r_matrix)
+        try:
+            lc = DesignInfo(names).linear_constraint(r_matrix)
+        except (ValueError, PatsyError) as err:
+            raise ValueError(f"r_matrix {r_matrix!r} is not a valid hypothesis on the "
+                             f"{len(names)} coefficients {names}: {err}") from None
         r, q = np.asarray(lc.coefs, dtype=float), np.asarray(lc.constants, dtype=float).ravel()
         touched = np.any(r[:, self.aliased] != 0, axis=0)
         if touched.any():
@@ -868,6 +883,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         statsmodels.iolib.summary2.Summary
         """
         model = self.model
+        alpha = check_alpha(alpha)
         smry = summary2.Summary()
         info = {
             "Model:": "KinshipMixedLM",

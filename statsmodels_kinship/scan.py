@@ -41,7 +41,8 @@ from scipy import sparse, stats
 
 from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
                         extend_delta_grid, group_eigenvalues, residual_boundary, serial_blas)
-from ._validation import _show, id_hint, is_default_index, is_labelled
+from ._validation import (_show, check_bool, check_choice, check_count, id_hint,
+                          is_default_index, is_labelled)
 from .exceptions import GenotypeWarning, LabelWarning
 from .kinship import _genotype_values, _missing_codes
 
@@ -1075,8 +1076,9 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     if model is None or not hasattr(model, "decomposition"):
         raise TypeError("results must be a fitted KinshipMixedLM (its fit() results), got "
                         f"{type(results).__name__}")
-    if method not in ("exact", "fixed"):
-        raise ValueError(f"method must be 'exact' or 'fixed', got {method!r}")
+    check_choice(method, "method", ("exact", "fixed"))
+    use_t = check_bool(use_t, "use_t")
+    check_choice(labels, "labels", ("auto", "individual", "family_individual"))
     source = _as_source(genotypes, model, labels, _missing_codes(missing_code))
     m = source.m
     info = {}
@@ -1089,10 +1091,8 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
             setattr(source, name, given)
     if block_size is None:
         block_size = max(16, (1 << 21) // max(int(model.nobs), 1))
-    block_size = int(block_size)
-    if block_size < 1:
-        raise ValueError(f"block_size must be a positive integer, got {block_size}")
-    use_dask = source.is_dask if use_dask is None else bool(use_dask)
+    block_size = check_count(block_size, "block_size")
+    use_dask = source.is_dask if use_dask is None else check_bool(use_dask, "use_dask")
 
     if loco is False or loco is None:
         null = _Null(res, method, use_t)
@@ -1182,8 +1182,15 @@ def genomic_inflation(pvalues):
     >>> round(genomic_inflation(p), 2)
     1.0
     """
-    p = np.asarray(pvalues, dtype=float).ravel()
+    try:
+        p = np.asarray(pvalues, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"pvalues must be numbers (p-values in [0, 1]): {err}") from None
     p = p[np.isfinite(p)]
+    if np.any((p < 0) | (p > 1)):
+        bad = p[(p < 0) | (p > 1)]
+        raise ValueError(f"pvalues must lie in [0, 1]: {len(bad)} values do not, e.g. "
+                         f"{bad[0]!r}")
     if not len(p):
         return np.nan
     return float(np.median(stats.chi2.isf(p, 1)) / stats.chi2.ppf(0.5, 1))

@@ -17,7 +17,9 @@ from statsmodels.tools.sm_exceptions import ValueWarning
 
 import statsmodels_kinship as smk
 from statsmodels_kinship import inference, kinship, plotting, simulate
+from statsmodels_kinship import KinshipMixedLM
 from statsmodels_kinship.bootstrap import bootstrap_interval, parametric_bootstrap
+from statsmodels_kinship.scan import genomic_inflation
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +146,8 @@ def test_alpha_outside_0_1_no_misleading_warning(fits, caller, alpha):
 
 
 def test_vcomp_method_named(fits):
-    with pytest.raises(ValueError, match=r"^vcomp_method must be one of studentized, "
-                                         r"percentile, basic, normal; got 'foo'"):
+    with pytest.raises(ValueError, match=r"^vcomp_method must be one of 'studentized', "
+                                         r"'percentile', 'basic', 'normal'; got 'foo'"):
         fits["boot"].summary(vcomp_method="foo")
 
 
@@ -290,3 +292,42 @@ def test_plot_options(frame, call, error, text):
     with pytest.raises(error, match=text):
         call(frame)
     plt.close("all")
+
+
+# -- the model's fit, results and scan arguments ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def family_fit():
+    rng = np.random.default_rng(11)
+    fam = np.kron(np.eye(30), np.full((4, 4), 0.25)) + np.eye(120) * 0.25
+    x = np.column_stack([np.ones(120), rng.normal(size=120)])
+    y = x @ [1.0, 0.5] + rng.multivariate_normal(np.zeros(120), 2 * fam) + rng.normal(size=120)
+    geno = rng.binomial(2, 0.3, size=(120, 6)).astype(float)
+    return KinshipMixedLM(y, x, kinship=fam).fit(), geno
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda r, g: r.model.fit(reml="yes"), TypeError, r"reml must be True or False, got 'yes'"),
+    (lambda r, g: r.model.fit(use_t="x"), TypeError, r"use_t must be True or False"),
+    (lambda r, g: r.model.fit(kinship_ratio="a"), TypeError, r"kinship_ratio must be a number"),
+    (lambda r, g: r.model.fit(df_method="kr"), ValueError, r"df_method must be one of"),
+    (lambda r, g: r.conf_int(alpha=2), ValueError, r"alpha must be in \(0, 1\), got 2"),
+    (lambda r, g: r.conf_int(alpha=None), TypeError, r"alpha must be a number in \(0, 1\)"),
+    (lambda r, g: r.summary(alpha=-1), ValueError, r"alpha must be in \(0, 1\)"),
+    (lambda r, g: r.t_test("foo = 0"), ValueError, r"r_matrix 'foo = 0' is not a valid hypo"),
+    (lambda r, g: r.wald_test(np.eye(5)), ValueError, r"is not a valid hypothesis on the 2 "),
+    (lambda r, g: r.model.loglike_profile(-1.0), ValueError, r"delta must be a finite number"),
+    (lambda r, g: r.model.loglike_profile("a"), ValueError, r"delta must be a finite number"),
+    (lambda r, g: r.scan(g, block_size=1.5), ValueError, r"block_size must be an integer >= 1"),
+    (lambda r, g: r.scan(g, use_t="x"), TypeError, r"use_t must be True or False"),
+    (lambda r, g: r.scan(g, labels=3), ValueError, r"labels must be one of 'auto'"),
+    (lambda r, g: r.scan(g, method="foo"), ValueError, r"method must be one of 'exact', 'fix"),
+    (lambda r, g: genomic_inflation([0.5, 2.0]), ValueError, r"pvalues must lie in \[0, 1\]"),
+    (lambda r, g: genomic_inflation(["abc"]), TypeError, r"pvalues must be numbers"),
+    (lambda r, g: KinshipMixedLM(r.model.endog, r.model.exog, kinship=r.model.kinship,
+                                 missing="foo"), ValueError, r"missing must be one of 'none'"),
+])
+def test_model_arguments_are_checked(family_fit, call, error, match):
+    res, geno = family_fit
+    with pytest.raises(error, match=match):
+        call(res, geno)
