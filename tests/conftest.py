@@ -19,16 +19,21 @@ SEED_ENV = "KINSHIP_SEED_DATA"
 collect_ignore = ["results"]
 
 
-@pytest.fixture(scope="session")
-def seed_dir():
-    path = os.environ.get(SEED_ENV)
+def _data_dir(env, what):
+    """The folder named by the environment variable ``env``: skip when it is unset, fail when
+    it is set but is not a directory."""
+    path = os.environ.get(env)
     if not path:
-        pytest.skip(f"{SEED_ENV} is not set; point it at ../shared/seed-data to run "
-                    "the seed-data reference tests")
+        pytest.skip(f"{env} is not set; point it at ../shared/{what} to run the {what} tests")
     p = pathlib.Path(path)
     if not p.is_dir():
-        pytest.fail(f"{SEED_ENV}={path!r} is set but is not a directory")
+        pytest.fail(f"{env}={path!r} is set but is not a directory")
     return p
+
+
+@pytest.fixture(scope="session")
+def seed_dir():
+    return _data_dir(SEED_ENV, "seed-data")
 
 
 REAL_ENV = "KINSHIP_REAL_DATA"
@@ -40,13 +45,7 @@ def real_dir():
 
     Skips when the variable is unset; fails when it is set but the folder or the files are
     missing."""
-    path = os.environ.get(REAL_ENV)
-    if not path:
-        pytest.skip(f"{REAL_ENV} is not set; point it at ../shared/real-data to run "
-                    "the real-data tests")
-    p = pathlib.Path(path)
-    if not p.is_dir():
-        pytest.fail(f"{REAL_ENV}={path!r} is set but is not a directory")
+    p = _data_dir(REAL_ENV, "real-data")
     missing = [str(p / f) for f in ("bluetit/BTped.csv", "bluetit/BTdata.csv")
                if not (p / f).is_file()]
     if missing:
