@@ -65,7 +65,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=20160627)
     args = parser.parse_args(argv)
     out_dir = pathlib.Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:  # a wrong output folder: a one-line message and exit status 2, not a traceback
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.exit(2, f"{parser.prog}: error: cannot create the output folder "
+                       f"{str(out_dir)!r}: {err.strerror}\n")
 
     pedigree, genotypes, phenotype, _ = read_study_csv(DATA)
     df = phenotype.join(genotypes)

@@ -15,8 +15,8 @@ things went wrong there, and this script shows each:
 The correct analysis uses [1, genotypes], which has rank 25 of 131 (SNPs in perfect LD):
 the aliased SNPs are detected and reported, not silently given numbers.
 """
+import argparse
 import pathlib
-import sys
 import time
 import warnings
 
@@ -26,6 +26,9 @@ from statsmodels.tools.sm_exceptions import CollinearityWarning
 
 from statsmodels_kinship import KinshipMixedLM, kinship_from_pedigree, read_plink_ped
 
+#: the files of the seed data that this script reads
+SEED_FILES = ["phenotype.csv", "design_matrix.csv", "kinship_matrix.csv", "seqsimla/data1.ped",
+              "seqsimla/data.map"]
 PUBLISHED = {"theta": 2.508012294769287, "criterion": 3919.756682815396,
              "sigma2": 0.3189292035466212}
 
@@ -106,7 +109,21 @@ def main(seed_dir):
           "(perfect LD), and the estimable ones are tested at the REML optimum.")
 
 
+def parse_args(argv=None):
+    """The seed data folder named on the command line, checked to hold the files read here
+    (a wrong path ends in a one-line message and exit status 2, as argparse's errors)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seed_dir", help="folder of the seed data, e.g. ../shared/seed-data")
+    seed_dir = pathlib.Path(parser.parse_args(argv).seed_dir)
+    if not seed_dir.is_dir():
+        parser.exit(2, f"{parser.prog}: error: seed data folder {str(seed_dir)!r} does not "
+                       "exist (give the folder of the seed data, e.g. ../shared/seed-data)\n")
+    missing = [f for f in SEED_FILES if not (seed_dir / f).is_file()]
+    if missing:
+        parser.exit(2, f"{parser.prog}: error: {str(seed_dir)!r} is not the seed data folder: "
+                       f"it lacks {', '.join(missing)}\n")
+    return seed_dir
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    main(parse_args())

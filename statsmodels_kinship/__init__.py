@@ -1,33 +1,8 @@
-"""statsmodels-kinship: linear mixed models with a known kinship matrix for statsmodels."""
-from .api import (  # noqa: F401
-    DenseKinshipWarning,
-    GenotypeWarning,
-    IdentifiabilityWarning,
-    KinshipMemoryError,
-    LabelWarning,
-    KinshipBootstrapResults,
-    KinshipMixedLM,
-    KinshipMixedLMResults,
-    genomic_inflation,
-    genomic_relationship_matrix,
-    individual_labels,
-    inverse_relationship_matrix,
-    compare_lr_test,
-    kinship_from_pedigree,
-    kinship_variance_test,
-    manhattan_plot,
-    parametric_bootstrap,
-    profile_conf_int,
-    qq_plot,
-    read_gcta_grm,
-    read_phenotype,
-    read_plink_bed,
-    read_plink_ped,
-    read_study_csv,
-    satterthwaite_df,
-    seed_pedigree,
-    seed_study_parameters,
-    simulate_family_study,
-)
+"""statsmodels-kinship: linear mixed models with a known kinship matrix for statsmodels.
+
+The public names are those of :mod:`statsmodels_kinship.api` (the same ``__all__``).
+"""
+from .api import *  # noqa: F401,F403
+from .api import __all__  # noqa: F401
 
 __version__ = "0.1.0.dev0"
