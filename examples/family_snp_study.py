@@ -43,7 +43,7 @@ def coefficient_figure(fits, names, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.3), layout="constrained")
     offsets = np.linspace(-0.2, 0.2, len(fits))
     for offset, (label, res) in zip(offsets, fits.items()):
         ci = res.conf_int().loc[names]
@@ -54,8 +54,9 @@ def coefficient_figure(fits, names, path):
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylabel("effect on the trait (95% interval)")
     ax.set_title("Causal SNPs: OLS ignores relatedness, MixedLM only families")
-    ax.legend()
-    fig.tight_layout()
+    # one row below the axes: a legend inside would cover intervals
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=len(fits),
+               frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -133,4 +134,12 @@ def main(out_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent / "output")
+    out = (pathlib.Path(sys.argv[1]) if len(sys.argv) > 1
+           else pathlib.Path(__file__).parent / "output")
+    try:  # a wrong output folder: a one-line message and exit status 2, not a traceback
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"{pathlib.Path(sys.argv[0]).name}: error: cannot create the output folder "
+              f"{str(out)!r}: {err.strerror}", file=sys.stderr)
+        sys.exit(2)
+    main(out)

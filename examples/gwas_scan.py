@@ -45,10 +45,9 @@ def figures(result, out_dir):
     paths = []
     fig = manhattan_plot(result, "p_wald", highlight=CAUSAL, highlight_label="causal SNPs",
                          annotate=3, threshold=None, suggestive=0.05 / len(result))
-    fig.axes[0].set_title("Exact scan (Wald), dashed: Bonferroni 5%; red: causal SNPs; "
-                          f"lambda_GC = {genomic_inflation(result['p_wald']):.2f}",
-                          fontsize=9)
-    fig.tight_layout()
+    fig.axes[0].set_title("Exact scan; suggestive line: Bonferroni 5%; "
+                          rf"$\lambda_{{GC}}$ = {genomic_inflation(result['p_wald']):.2f}",
+                          fontsize=9)  # the figure has a constrained layout
     paths.append(out_dir / "gwas_scan_manhattan.png")
     fig.savefig(paths[-1], dpi=120)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
@@ -79,7 +78,7 @@ def main(out_dir):
         start = time.perf_counter()
         results[method] = null.scan(genotypes, method=method,
                                     chromosome=snps["chromosome"].to_numpy(),
-                                    position=snps["bp"].to_numpy())
+                                    position=snps["position"].to_numpy())
         print(f"scan, method={method!r}: {time.perf_counter() - start:.3f} s")
     exact, fixed = results["exact"], results["fixed"]
 
@@ -118,4 +117,11 @@ def main(out_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ROOT / "examples" / "output")
+    out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "examples" / "output")
+    try:  # a wrong output folder: a one-line message and exit status 2, not a traceback
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"{pathlib.Path(sys.argv[0]).name}: error: cannot create the output folder "
+              f"{str(out)!r}: {err.strerror}", file=sys.stderr)
+        sys.exit(2)
+    main(out)

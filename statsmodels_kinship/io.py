@@ -31,8 +31,10 @@ genotypes : pandas.DataFrame
     Counts (0, 1, 2; NaN when missing) of the counted allele, individuals x SNPs, index =
     labels, columns = SNP names.
 snps : pandas.DataFrame
-    One row per SNP: chromosome, snp, cm, bp (from the .map or .bim file), counted_allele and
-    other_allele ("0" for an allele not seen in the data).
+    One row per SNP, indexed by SNP name (index ``snp``, the columns of ``genotypes``):
+    chromosome, cm (genetic position, cM), position (base pairs), from the .map or .bim
+    file, then counted_allele and other_allele ("0" for an allele not seen in the data).
+    Ready for :func:`~statsmodels_kinship.plotting.manhattan_plot` once joined to a scan.
 """
 
 _MAP_COLUMNS = ["chromosome", "snp", "cm", "bp"]
@@ -74,9 +76,11 @@ def _read_fields(path, what, expected=None):
     counts = np.array([len(r) for r in rows])
     if isinstance(expected, int):
         n = expected
-    else:  # the number on most lines; on a tie, or for several allowed, the first line's
+    else:  # the number on most lines (among the allowed ones); on a tie, the first line's
         freq = np.bincount(counts)
-        n = counts[0] if (freq[counts[0]] == freq.max() or expected) else np.argmax(freq)
+        candidates = [k for k in (expected or range(len(freq))) if k < len(freq) and freq[k]]
+        n = max(candidates, key=lambda k: (freq[k], k == counts[0])) if candidates \
+            else counts[0]
     allowed = expected if isinstance(expected, tuple) else (n,)
     wrong = np.flatnonzero(counts != n) if n in allowed else np.arange(len(rows))
     if len(wrong):
@@ -170,7 +174,8 @@ def _study(pedigree, n_a, allele_a, allele_b, snps, count):
         dup = snps["snp"][snps["snp"].duplicated()].unique()
         raise ValueError(f"SNP names are not unique: {_show(dup)}")
     counts, counted, other = _counted(n_a, allele_a, allele_b, count, names)
-    snps = snps.assign(counted_allele=counted, other_allele=other).reset_index(drop=True)
+    snps = (snps.assign(counted_allele=counted, other_allele=other)
+            .rename(columns={"bp": "position"}).set_index("snp"))
     geno = pd.DataFrame(counts, index=pedigree.index, columns=pd.Index(names, name="snp"))
     return PlinkData(pedigree, geno, snps)
 
@@ -323,10 +328,11 @@ def read_plink_ped(ped_path, map_path=None, *, count="minor", labels="auto"):
     1    0.0  1.0
     2    1.0  0.0
     3    1.0  NaN
-    >>> snps[["snp", "counted_allele", "other_allele"]]
-       snp counted_allele other_allele
-    0  rs1              2            1
-    1  rs2              A            G
+    >>> snps  # doctest: +NORMALIZE_WHITESPACE
+        chromosome   cm  position counted_allele other_allele
+    snp
+    rs1          1  0.0       100              2            1
+    rs2          1  0.0       200              A            G
     >>> read_plink_ped(d / "toy.ped", d / "toy.map", count="major").genotypes["rs1"].tolist()
     [2.0, 1.0, 1.0]
     """
@@ -411,10 +417,11 @@ def read_plink_bed(prefix, *, count="minor", labels="auto"):
     a    0.0  0.0
     b    1.0  NaN
     c    0.0  2.0
-    >>> snps[["snp", "counted_allele", "other_allele"]]
-       snp counted_allele other_allele
-    0  rs1              G            A
-    1  rs2              C            T
+    >>> snps[["counted_allele", "other_allele"]]  # doctest: +NORMALIZE_WHITESPACE
+        counted_allele other_allele
+    snp
+    rs1              G            A
+    rs2              C            T
     """
     try:
         from bed_reader import open_bed

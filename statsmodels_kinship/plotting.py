@@ -16,14 +16,57 @@ from .scan import genomic_inflation
 __all__ = ["manhattan_plot", "qq_plot"]
 
 
+#: Axis label of a p-value, written as a journal prints it.
+_MLOG10P = r"$-\log_{10}(p)$"
+#: The test of each p-value column of a scan, named in axis labels.
+_TESTS = {"p_wald": "Wald test", "p_lrt": "likelihood-ratio test", "p_score": "score test"}
+
+
 def _axes(ax, figsize):
+    """The figure and axes to draw on; a new figure uses the constrained layout, which
+    keeps a legend placed outside the axes (and the labels) within the figure."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize)
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     else:
         fig = ax.figure
     return fig, ax
+
+
+def _test_name(frame, column):
+    """``' (Wald test)'`` for a scan's p-value column, else ``''``."""
+    return f" ({_TESTS[column]})" if isinstance(frame, pd.DataFrame) and column in _TESTS \
+        else ""
+
+
+def _pretty(p):
+    """A p-value level in mathtext: ``5 \\times 10^{-8}``."""
+    mant, exp = f"{p:.1e}".split("e")
+    mant, exp = mant.removesuffix(".0"), int(exp)
+    if -3 <= exp <= 0:
+        return f"{p:g}"
+    return f"${mant} \\times 10^{{{exp}}}$" if mant != "1" else f"$10^{{{exp}}}$"
+
+
+def _thin_labels(ax, ticks, labels, fontsize):
+    """Chromosome tick labels that do not overlap: a label is left blank (its tick kept)
+    when it would touch the previous label shown; estimated from the axes' width, the
+    x limits and the labels' lengths (an average glyph is about 0.6 em wide)."""
+    width_px = ax.get_window_extent().width
+    lo, hi = ax.get_xlim()
+    px = width_px / (hi - lo) if hi > lo else 0.0
+    dpi = ax.figure.dpi
+    shown, last = [], None
+    for t, lab in zip(ticks, labels):
+        half = (0.6 * fontsize * len(lab) + 4) * dpi / 72 / 2
+        x = (t - lo) * px
+        if last is None or x - half >= last:
+            shown.append(lab)
+            last = x + half
+        else:
+            shown.append("")
+    return shown
 
 
 def _pvalues(frame, column, what="frame"):
@@ -82,13 +125,21 @@ def manhattan_plot(frame, column="p_wald", *, ax=None, threshold=5e-8, suggestiv
     """
     Manhattan plot: ``-log10 p`` of each SNP along the genome.
 
+    The y axis reads "-log10(p)" (mathtext) and names the test of a scan's column; SNPs are
+    placed by position in Mb, one chromosome after the other, with the chromosome names as
+    tick labels at the middle of each (labels that would overlap are left out) or, for a
+    single chromosome, on an axis "Position on chromosome c (Mb)". The threshold lines and
+    the highlighted SNPs are named in a legend outside the axes, on the right, so that it
+    covers no point.
+
     Parameters
     ----------
     frame : pandas.DataFrame
         Scan results, indexed by SNP. SNPs are placed by ``chromosome`` and ``position``
-        when those columns exist (chromosomes side by side in natural order, alternating
-        colours), otherwise in row order. Rows with a missing p-value (flagged SNPs) are
-        left out.
+        (base pairs, as in the SNP map of the readers and the result of a scan given
+        ``chromosome`` and ``position``) when those columns exist (chromosomes side by side
+        in natural order, alternating colours), otherwise in row order. Rows with a
+        missing p-value (flagged SNPs) are left out.
     column : str
         The p-value column (``'p_wald'``, ``'p_lrt'`` or ``'p_score'``).
     ax : matplotlib.axes.Axes, optional
@@ -127,53 +178,78 @@ def manhattan_plot(frame, column="p_wald", *, ax=None, threshold=5e-8, suggestiv
     data = frame.loc[keep]
     logp = -np.log10(p[keep])
     fig, ax = _axes(ax, figsize)
+    ticks = None
     if "chromosome" in data and "position" in data:
         chrom = data["chromosome"].astype(str)
         order = sorted(chrom.unique(), key=lambda c: (not c.isdigit(), int(c) if c.isdigit()
                                                       else 0, c))
+        pos = data["position"].to_numpy(dtype=float) / 1e6  # Mb
+        unit = "Mb"
+        if len(order) == 1 and np.ptp(pos) < 1.0:  # a region under 1 Mb reads better in kb
+            pos, unit = pos * 1e3, "kb"
         x = np.empty(len(data))
         ticks, offset = [], 0.0
-        pos = data["position"].to_numpy(dtype=float)
+        gap = 0.01 * (sum(np.ptp(pos[(chrom == c).to_numpy()]) for c in order) or 1.0)
         for i, c in enumerate(order):
             on = (chrom == c).to_numpy()
-            span = pos[on].max() - pos[on].min() if on.any() else 0.0
-            x[on] = offset + pos[on] - pos[on].min()
+            start = 0.0 if len(order) == 1 else pos[on].min()
+            x[on] = offset + pos[on] - start
             ax.scatter(x[on], logp[on], s=8, color=colors[i % len(colors)], linewidths=0)
-            ticks.append(offset + span / 2)
-            offset += span + max(span * 0.05, 1.0)
-        ax.set_xticks(ticks)
-        ax.set_xticklabels(order)
-        ax.set_xlabel("chromosome")
+            ticks.append(offset + (pos[on].min() + pos[on].max()) / 2 - start)
+            offset += pos[on].max() - start + gap
+        if len(order) == 1:
+            ax.set_xlabel(f"Position on chromosome {order[0]} ({unit})")
+            ticks = None
+        else:
+            ax.set_xlabel("Chromosome")
+            ax.set_xlim(min(x.min(), ticks[0]) - gap, x.max() + gap)
     else:
         x = np.flatnonzero(keep).astype(float)
         ax.scatter(x, logp, s=8, color=colors[0], linewidths=0)
-        ax.set_xlabel("SNP (row order)")
+        ax.set_xlabel("SNP (row order: no chromosome and position columns)")
     if highlight is not None:
         on = data.index.isin(list(highlight))
-        ax.scatter(x[on], logp[on], s=24, color="#c00000", zorder=3, label=highlight_label)
         if on.any():
-            ax.legend(loc="upper right", frameon=False)
-    for level, style in ((threshold, "-"), (suggestive, "--")):
+            ax.scatter(x[on], logp[on], s=24, color="#c00000", zorder=3,
+                       label=highlight_label)
+    for level, style, name in ((threshold, "-", "genome-wide"),
+                               (suggestive, "--", "suggestive")):
         if level is not None:
-            ax.axhline(-np.log10(level), color="grey", linestyle=style, linewidth=0.8)
+            ax.axhline(-np.log10(level), color="grey", linestyle=style, linewidth=0.8,
+                       label=f"{name}, p = {_pretty(level)}")
     if annotate:
         for i in np.argsort(-logp)[:annotate]:
             # steep labels: neighbouring SNPs with equal p-values (LD) stay legible
             ax.annotate(str(data.index[i]), (x[i], logp[i]), textcoords="offset points",
                         xytext=(2, 3), fontsize=7, rotation=60, ha="left", va="bottom",
                         rotation_mode="anchor")
-    ax.set_ylabel(f"-log10 {column}")
+    ax.set_ylabel(_MLOG10P + _test_name(frame, column))
     ax.set_ylim(bottom=0)
-    if annotate and len(logp):
-        ax.set_ylim(top=ax.get_ylim()[1] * 1.15)  # room for the labels
+    top = max([logp.max()] + [-np.log10(v) for v in (threshold, suggestive) if v is not None])
+    ax.set_ylim(top=top * (1.2 if annotate else 1.08))  # room for the labels
+    if ax.get_legend_handles_labels()[0]:
+        # outside the axes, right of them: the points of a Manhattan plot fill the axes
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  frameon=False, fontsize="small")
     ax.set_title(title if title is not None else
-                 f"{column}: lambda_GC = {genomic_inflation(p[keep]):.3f}")
+                 rf"{column}: $\lambda_{{GC}}$ = {genomic_inflation(p[keep]):.3f}")
+    if ticks is not None:  # last: thinned for the final width of the axes
+        fontsize = 9 if len(order) <= 12 else 8
+        ax.set_xticks(ticks)
+        if ax.figure.get_layout_engine() is not None:
+            ax.figure.draw_without_rendering()  # final axes width for the thinning
+        ax.set_xticklabels(_thin_labels(ax, ticks, order, fontsize), fontsize=fontsize)
+        ax.tick_params(axis="x", length=3)
     return fig
 
 
 def qq_plot(frame, column="p_wald", *, ax=None, band=0.95, figsize=(4.5, 4.5), title=None):
     """
     QQ plot of ``-log10 p`` against its expectation under the null, with ``lambda_GC``.
+
+    Axes labelled "Expected / Observed -log10(p)" (mathtext); the genomic inflation factor
+    heads a legend (the band, the diagonal) in the upper left of the axes, above the
+    diagonal at small expected values, where points would need most SNPs to be associated.
 
     Parameters
     ----------
@@ -213,12 +289,19 @@ def qq_plot(frame, column="p_wald", *, ax=None, band=0.95, figsize=(4.5, 4.5), t
         if band is not None:
             lo = -np.log10(stats.beta.ppf((1 + band) / 2, rank, m + 1 - rank))
             hi = -np.log10(stats.beta.ppf((1 - band) / 2, rank, m + 1 - rank))
-            ax.fill_between(expected, lo, hi, color="0.85", linewidth=0)
-        ax.scatter(expected, -np.log10(p), s=8, color="#1f4e79", linewidths=0)
-        ax.plot([0, expected.max()], [0, expected.max()], color="grey", linewidth=0.8)
+            ax.fill_between(expected, lo, hi, color="0.85", linewidth=0,
+                            label=f"{band:.0%} band under the null")
+        ax.scatter(expected, -np.log10(p), s=8, color="#1f4e79", linewidths=0, zorder=3)
+        ax.plot([0, expected.max()], [0, expected.max()], color="grey", linewidth=0.8,
+                label="expected under the null")
     lam = genomic_inflation(p)
-    ax.text(0.05, 0.95, f"lambda_GC = {lam:.3f}", transform=ax.transAxes, va="top")
-    ax.set_xlabel("expected -log10 p")
-    ax.set_ylabel(f"observed -log10 {column if isinstance(frame, pd.DataFrame) else 'p'}")
+    ax.set_xlabel("Expected " + _MLOG10P)
+    ax.set_ylabel("Observed " + _MLOG10P + _test_name(frame, column))
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    # upper left: above the diagonal at small expected values, where a point would need
+    # most SNPs to be associated (the points are sorted)
+    ax.legend(title=rf"$\lambda_{{GC}}$ = {lam:.3f}", loc="upper left", alignment="left",
+              frameon=False, fontsize="small")
     ax.set_title(title if title is not None else f"QQ plot ({m} SNPs)")
     return fig

@@ -157,8 +157,12 @@ def read_study_csv(folder):
     -------
     StudyTables
         ``(pedigree, genotypes, phenotype, snp_map)``, genotypes and phenotype indexed by
-        individual. When ``pedigree.csv`` has a ``household`` column, ``phenotype`` gets it
-        too (matched by individual), ready for a household variance component.
+        individual; ``snp_map`` indexed by SNP name (index ``snp``, the columns of
+        ``genotypes``), with the file's ``bp`` column named ``position`` (base pairs), as
+        :func:`~statsmodels_kinship.scan.scan` and
+        :func:`~statsmodels_kinship.plotting.manhattan_plot` name it. When
+        ``pedigree.csv`` has a ``household`` column, ``phenotype`` gets it too (matched by
+        individual), ready for a household variance component.
 
     Examples
     --------
@@ -182,7 +186,8 @@ def read_study_csv(folder):
     genotypes.index = genotypes.index.astype(str)
     phenotype = pd.read_csv(folder / "phenotype.csv",
                             dtype={"family": str, "individual": str}).set_index("individual")
-    snp_map = pd.read_csv(folder / "snp_map.csv")
+    snp_map = (pd.read_csv(folder / "snp_map.csv", dtype={"name": str})
+               .rename(columns={"bp": "position"}).set_index("name").rename_axis("snp"))
     if "household" in pedigree.columns and "household" not in phenotype.columns:
         phenotype["household"] = pedigree.set_index("individual")["household"].reindex(
             phenotype.index).to_numpy()

@@ -187,7 +187,7 @@ def test_three_column_map_is_read_as_plink_does(tmp_path):
     three = read_plink_ped(tmp_path / "x.ped", tmp_path / "y.map")
     pd.testing.assert_frame_equal(three.snps, four.snps)
     pd.testing.assert_frame_equal(three.genotypes, four.genotypes)
-    assert list(three.snps["bp"]) == [100, 200] and (three.snps["cm"] == 0).all()
+    assert list(three.snps["position"]) == [100, 200] and (three.snps["cm"] == 0).all()
 
 
 def test_malformed_fam_and_bim_lines_name_the_file_and_line(tmp_path, study):
@@ -289,3 +289,12 @@ def test_model_fits_the_float32_grm_read_from_file():
     assert fit64.delta > 1  # an interior optimum
     assert fit32.delta == pytest.approx(fit64.delta, rel=1e-5)
     assert_allclose(fit32.params, fit64.params, rtol=1e-6)
+
+
+def test_only_the_malformed_line_is_named_when_several_field_counts_are_allowed(tmp_path):
+    # a .map may have 3 or 4 columns; a bad first line must not make the others look wrong
+    (tmp_path / "x.ped").write_text("F a 0 0 1 1 A A G G A A C C\n")
+    (tmp_path / "x.map").write_text("1 rs1 0 100 extra\n1 rs2 0 200\n1 rs3 0 300\n1 rs4 0 400\n")
+    with pytest.raises(ValueError, match=r"x\.map: 1 line with a wrong number of fields, "
+                                         r"4 expected .*line 1 \(5 fields\)$"):
+        read_plink_ped(tmp_path / "x.ped", tmp_path / "x.map")

@@ -34,9 +34,10 @@ def test_seed_ped_reproduces_design_matrix(seed_dir):
     np.testing.assert_array_equal(geno.to_numpy(), _design(seed_dir))
     assert list(geno.columns) == [f"snp{j + 1}" for j in range(130)]  # names from data.map
     assert (snps["counted_allele"] != "1").all()
-    assert list(snps.columns) == ["chromosome", "snp", "cm", "bp", "counted_allele",
+    assert list(snps.columns) == ["chromosome", "cm", "position", "counted_allele",
                                   "other_allele"]
-    assert snps.loc[0, "bp"] == 2 and snps.loc[0, "cm"] == 0.000002
+    assert snps.index.equals(geno.columns)
+    assert snps["position"].iloc[0] == 2 and snps["cm"].iloc[0] == 0.000002
     assert geno.index.equals(ped.index)
     assert ped.shape == (1200, 6) and ped.index[4] == "DFAMS1_4"
     assert ped.loc["DFAMS1_4", ["father", "mother", "sex"]].tolist() == ["2", "1", 2]
@@ -137,7 +138,7 @@ def test_ped_named_allele_absent_from_a_monomorphic_snp(tmp_path):
 def test_ped_without_map(toy):
     _, geno, snps = read_plink_ped(toy / "toy.ped")
     assert list(geno.columns) == ["SNP1", "SNP2", "SNP3", "SNP4"]
-    assert (snps["chromosome"] == "0").all() and (snps["bp"] == 0).all()
+    assert (snps["chromosome"] == "0").all() and (snps["position"] == 0).all()
 
 
 def test_ped_repeated_ids_are_labelled_by_family(tmp_path):
@@ -215,7 +216,7 @@ def test_bed_counts_minor_allele_whatever_allele_1_is(bed_reader, tmp_path):
         "iid": ["x", "y", "z"], "allele_1": ["T"], "allele_2": ["C"], "sid": ["rs9"]})
     _, geno, snps = read_plink_bed(tmp_path / "m")
     np.testing.assert_array_equal(geno["rs9"], [0.0, 0.0, 1.0])
-    assert snps.loc[0, "counted_allele"] == "C" and snps.loc[0, "other_allele"] == "T"
+    assert snps["counted_allele"].iloc[0] == "C" and snps["other_allele"].iloc[0] == "T"
     np.testing.assert_array_equal(read_plink_bed(tmp_path / "m", count="T").genotypes, a1)
 
 

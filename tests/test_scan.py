@@ -555,11 +555,11 @@ def test_plots(seed_scan):
     result = seed_scan["scan"].assign(chromosome=1, position=np.arange(130) * 10)
     fig = manhattan_plot(result, highlight=["snp1", "snp3"], annotate=3)
     lam = genomic_inflation(result["p_wald"])
-    assert f"lambda_GC = {lam:.3f}" in fig.axes[0].get_title()
+    assert rf"$\lambda_{{GC}}$ = {lam:.3f}" in fig.axes[0].get_title()
     assert len(fig.axes[0].collections) >= 2
     fig2 = qq_plot(result, column="p_lrt")
-    texts = [t.get_text() for t in fig2.axes[0].texts]
-    assert texts == [f"lambda_GC = {genomic_inflation(result['p_lrt']):.3f}"]
+    legend = fig2.axes[0].get_legend().get_title().get_text()
+    assert legend == rf"$\lambda_{{GC}}$ = {genomic_inflation(result['p_lrt']):.3f}"
     plt.close("all")
     with pytest.raises(KeyError, match="p_nope"):
         qq_plot(result, column="p_nope")

@@ -171,12 +171,12 @@ def test_committed_files_agree_with_each_other():
     ped, geno, phe, snps = read_study_csv(DATA)
     assert list(ped.columns) == ["family", "individual", "father", "mother", "sex"]
     assert list(phe.columns) == ["family", "trait"] and phe.index.name == "individual"
-    assert list(snps.columns[:4]) == ["name", "chromosome", "cM", "bp"]
+    assert list(snps.columns[:3]) == ["chromosome", "cM", "position"]
     assert ped.shape == (1200, 5) and geno.shape == (1200, 130) and len(phe) == 1200
     assert_array_equal(geno.index, ped["individual"])
     assert_array_equal(phe.index, ped["individual"])
-    assert_array_equal(geno.columns, snps["name"])
-    assert_array_equal(snps["name"], [f"SNP{j}" for j in range(1, 131)])
+    assert_array_equal(geno.columns, snps.index)
+    assert_array_equal(snps.index, [f"SNP{j}" for j in range(1, 131)])
     assert geno.dtypes.map(pd.api.types.is_integer_dtype).all()
     assert not mendelian_errors(geno, ped).any()
     assert sum(p.stat().st_size for p in DATA.glob("*.csv")) < 1_000_000
@@ -592,7 +592,7 @@ def test_to_csv_and_read_study_csv_round_trip(tmp_path):
     pd.testing.assert_frame_equal(geno, study.genotypes, check_names=False)
     assert_allclose(phe["trait"], study.phenotype, atol=5e-7)  # written with 6 decimals
     assert_array_equal(phe.index, study.pedigree["individual"])
-    assert_array_equal(snps["name"], study.genotypes.columns)
+    assert_array_equal(snps.index, study.genotypes.columns)
     (tmp_path / "study" / "snp_map.csv").unlink()
     with pytest.raises(FileNotFoundError, match="snp_map.csv"):
         read_study_csv(tmp_path / "study")
