@@ -61,6 +61,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from ._validation import as_rng, check_alpha, check_choice, check_count
+from .exceptions import IdentifiabilityWarning
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
@@ -145,6 +146,18 @@ def _check_results(results, name="results"):
         raise TypeError(f"{name} must be a KinshipMixedLM fit (the results of "
                         f"KinshipMixedLM(...).fit()), got {type(results).__name__}")
     return results
+
+
+def _unidentified(results, what):
+    """The reason the fit's variance components are not identified (``fit_info``), or None;
+    warns that ``what`` inherits the arbitrary split."""
+    reason = results.fit_info.get("identifiability") if not results.identified else None
+    if reason is not None:
+        warnings.warn(f"{what}: the variance components of the fit are not identified ("
+                      f"{reason}); replicate variance components are arbitrary points on a "
+                      "ridge of equal likelihood (fixed effects are unaffected)",
+                      IdentifiabilityWarning, stacklevel=3)
+    return reason
 
 
 def _check_progress(progress):
@@ -692,6 +705,7 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     start = time.perf_counter()
     _check_results(results)
     nsim = check_count(nsim, "nsim")
+    _unidentified(results, "parametric_bootstrap")
     model = results.model
     fixed = results.delta if results.fit_info.get("fixed_ratio") else None
     refits = [(_batch_refit(model, results.reml), fixed)]
@@ -962,6 +976,10 @@ class KinshipBootstrapResults:
         ``n_boundary_kinship`` and ``n_boundary_residual``.
         """
         alpha, method = _check_interval_args(alpha, method)
+        if not self.results.identified:
+            raise ValueError("conf_int_vcomp: the variance components of the fit are not "
+                             "identified (" + self.results.fit_info["identifiability"] + "): "
+                             "their bootstrap distribution is arbitrary")
         if method != "normal":
             self._check_extreme(alpha)
         res = self.results

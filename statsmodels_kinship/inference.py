@@ -21,17 +21,18 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
 from ._spectral import serial_blas
 from ._validation import check_count
-from .bootstrap import _batch_refit, _check_interval_args, _check_results, _run
+from .bootstrap import _batch_refit, _check_interval_args, _check_results, _run, _unidentified
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
-           "t_test_satterthwaite", "LikelihoodRatioTestResults"]
+           "t_test_satterthwaite", "f_test_satterthwaite", "LikelihoodRatioTestResults"]
 
 
 class LikelihoodRatioTestResults:
     """
     Result of a likelihood-ratio test.
 
-    Unpacks like statsmodels' ``compare_lr_test``: ``lr_stat, p_value, df_diff = test``.
+    Unpacks and indexes like the tuple of statsmodels' ``compare_lr_test``:
+    ``lr_stat, p_value, df_diff = test``, ``test[0]``.
 
     Attributes
     ----------
@@ -71,6 +72,14 @@ class LikelihoodRatioTestResults:
 
     def __iter__(self):
         return iter((self.statistic, self.pvalue, self.df_diff))
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        """``test[0]``, ``test[1]``, ``test[2]``: statistic, p-value, df (a tuple's
+        indexing and slicing, as statsmodels' ``compare_lr_test`` returns a tuple)."""
+        return (self.statistic, self.pvalue, self.df_diff)[index]
 
     def __repr__(self):
         extra = (f", {self.nsim} replicates, {self.n_failed} failed"
@@ -284,6 +293,7 @@ def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch
         raise ValueError(f"method must be 'mixture' or 'bootstrap', got {method!r}")
     if method == "bootstrap":
         check_count(nsim, "nsim")
+    _unidentified(results, "kinship_variance_test")
     _free_fit(results, "given")
     model = results.model
     with serial_blas():  # as model.fit(kinship_ratio=0.0) computes its llf
@@ -439,6 +449,10 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
     """
     _check_results(results)
     alpha = _check_interval_args(alpha, "percentile")[0]
+    if not results.identified:
+        raise ValueError("profile_conf_int: the variance components are not identified ("
+                         + results.fit_info["identifiability"] + "): the profile likelihood "
+                         "is flat along a ridge, so there is no interval to report")
     if isinstance(which, str):
         which = [which]
     elif isinstance(which, (list, tuple, pd.Index, np.ndarray)):
@@ -621,3 +635,65 @@ def t_test_satterthwaite(results, r_matrix=None):
     if r_matrix is None:
         res.c_names = names
     return res
+
+
+def _f_ddf(nu, tol=1e-8):
+    """Denominator df of the F statistic from the Satterthwaite df ``nu`` of its independent
+    components (lmerTest's ``get_Fstat_ddf``, Fai & Cornelius 1996)."""
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < tol):
+        return float(np.mean(nu))
+    if np.any(nu <= 2):
+        return 2.0
+    e = np.sum(nu / (nu - 2.0))
+    return float(2.0 * e / (e - len(nu)))
+
+
+def f_test_satterthwaite(results, r_matrix):
+    r"""
+    F test of ``R b = q`` with Satterthwaite denominator degrees of freedom (as R's
+    lmerTest: ``contestMD``, ``anova(type = 3)`` with ``ddf = "Satterthwaite"``).
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+    r_matrix : array_like, str or tuple
+        As for :meth:`KinshipMixedLMResults.wald_test`.
+
+    Returns
+    -------
+    statsmodels.stats.contrast.ContrastResults
+        F statistic with ``df_num`` the rank of ``R C R'`` and ``df_denom`` the Satterthwaite
+        denominator df.
+
+    Notes
+    -----
+    With ``R C R' = P diag(d) P'`` (``d > 0``, ``q`` of them), the rows of ``P'R`` are
+    independent contrasts with variances ``d_m``; ``F = sum_m (p_m'(R b - q))^2 / d_m / q``.
+    Each has Satterthwaite df ``nu_m`` (:func:`satterthwaite_df`); the F statistic is
+    referred to ``F(q, nu)`` with ``nu = 2E / (E - q)``, ``E = sum nu_m / (nu_m - 2)``
+    (matching the mean of ``q F``; ``nu = 2`` when some ``nu_m <= 2``, the mean of the
+    ``nu_m`` when they are equal, ``nu_1`` when ``q = 1``, where ``F = t^2``).
+
+    References
+    ----------
+    Fai, A. H.-T. and Cornelius, P. L. (1996). Approximate F-tests of multiple degree of
+    freedom hypotheses in generalized least squares analyses of unbalanced split-plot
+    experiments. Journal of Statistical Computation and Simulation 54, 363-378.
+
+    Kuznetsova, A., Brockhoff, P. B. and Christensen, R. H. B. (2017). lmerTest package:
+    tests in linear mixed effects models. Journal of Statistical Software 82(13).
+    """
+    _check_results(results)
+    r, q = results._constraints(r_matrix)
+    b, cov = (np.asarray(a, dtype=float) for a in results._kept())
+    d, p = np.linalg.eigh(r @ cov @ r.T)
+    order = np.argsort(d)[::-1]
+    d, p = d[order], p[:, order]
+    pos = d > max(np.finfo(float).eps ** 0.5 * d[0], 0.0)  # lmerTest's tolerance
+    d, pr = d[pos], (p[:, pos].T @ r)
+    j = len(d)
+    fvalue = float(np.sum((p[:, pos].T @ (r @ b - q)) ** 2 / d) / j)
+    nu = _satterthwaite(results, pr)
+    return ContrastResults(F=fvalue, df_num=j, df_denom=_f_ddf(nu))

@@ -51,7 +51,7 @@ from ._validation import (
     data_labels,
     match_kinship,
 )
-from .exceptions import IdentifiabilityWarning
+from .exceptions import BinaryTraitWarning, IdentifiabilityWarning, warn_at_user
 
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
 
@@ -263,11 +263,11 @@ class KinshipMixedLM(base.LikelihoodModel):
         if self.aliased.any():
             names = [self.exog_names[i] for i in np.flatnonzero(self.aliased)]
             shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-            warnings.warn(
+            warn_at_user(
                 f"exog is rank deficient (rank {self.rank} of {len(names) + self.rank} "
                 f"columns): {len(names)} columns are linear combinations of earlier columns "
                 f"and are aliased, their coefficients reported as NaN: {shown}",
-                CollinearityWarning, stacklevel=2)
+                CollinearityWarning)
         self.decomposition = KinshipDecomposition(self.kinship)
         self.n_blocks = self.decomposition.n_blocks
         self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
@@ -289,6 +289,13 @@ class KinshipMixedLM(base.LikelihoodModel):
         # (statsmodels_kinship.bootstrap._batch_refit)
         self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
                                 "_profile", "_batch_refits"])
+        values = np.unique(self.endog)
+        if values.size == 2:
+            warn_at_user(
+                f"endog takes only two values ({values[0]:g} and {values[1]:g}): a linear mixed "
+                "model fitted to a binary trait estimates h2 on the observed (0/1) scale, "
+                "which depends on the prevalence; results.h2_liability(prevalence) converts "
+                "it to the liability scale", BinaryTraitWarning)
 
     def __getstate__(self):
         # the bootstrap's refit set-ups (as large as the decomposition) are not pickled: they
@@ -381,6 +388,56 @@ class KinshipMixedLM(base.LikelihoodModel):
         r = self._endog_rot - self._exog_rot @ b
         return -0.5 * (dof * LOG_2PI + np.log(v).sum() + extra + (r * r / v).sum())
 
+    def score(self, params, reml=True):
+        """
+        Gradient of :meth:`loglike` with respect to ``params``.
+
+        Parameters
+        ----------
+        params : array_like, shape (k + 2,)
+            The fixed effects, then ``s_k^2`` and ``s_e^2`` (as for :meth:`loglike`).
+        reml : bool
+
+        Returns
+        -------
+        ndarray, shape (k + 2,)
+            Central finite differences (``statsmodels.tools.numdiff.approx_fprime``); the
+            entries of aliased coefficients, and under REML those of all fixed effects (the
+            restricted likelihood does not depend on them), are 0.
+        """
+        from statsmodels.tools.numdiff import approx_fprime
+
+        params = np.asarray(params, dtype=float)
+        self._split_vcomp(params)
+        reml = check_bool(reml, "reml")
+        return approx_fprime(params, lambda p: self.loglike(p, reml=reml), centered=True)
+
+    def hessian(self, params, reml=True):
+        """
+        Hessian of :meth:`loglike` with respect to ``params`` (fixed effects, ``s_k^2``,
+        ``s_e^2``).
+
+        Parameters
+        ----------
+        params : array_like, shape (k + 2,)
+        reml : bool
+
+        Returns
+        -------
+        ndarray, shape (k + 2, k + 2)
+            Finite differences of :meth:`loglike`
+            (``statsmodels.tools.numdiff.approx_hess3``) (the fixed-effects block of minus
+            its inverse at the ML estimate is ``cov_params``, up to the accuracy of the
+            differences). Rows and columns of aliased coefficients (and, under REML, of all
+            fixed effects) are 0.
+        """
+        from statsmodels.tools.numdiff import approx_hess3
+
+        params = np.asarray(params, dtype=float)
+        self._split_vcomp(params)
+        reml = check_bool(reml, "reml")
+        return approx_hess3(params, lambda p: self.loglike(p, reml=reml))
+
     def loglike_profile(self, delta, reml=True):
         """
         (Restricted) log-likelihood profiled over the fixed effects and ``s_e^2``.
@@ -457,7 +514,54 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     # -- fitting ------------------------------------------------------------------------
 
-    def fit(self, reml=True, use_t=False, kinship_ratio=None, df_method="residual"):
+    def _check_fit_keywords(self, start_params, method, maxiter, disp, full_output, cov_type,
+                            cov_kwds, kinship_ratio):
+        """Validate statsmodels' standard keywords of :meth:`fit`; returns the variance
+        ratio to hold fixed (``kinship_ratio``, or that of ``start_params`` with
+        ``maxiter=0``)."""
+        if method is not None:
+            check_choice(method, "method", ("bounded",))
+        if cov_type != "nonrobust":
+            raise ValueError(f"cov_type must be 'nonrobust' (the model-based covariance of the "
+                             f"fixed effects); got {cov_type!r}")
+        if cov_kwds is not None:
+            raise ValueError(f"cov_kwds must be None with cov_type='nonrobust'; got "
+                             f"{cov_kwds!r}")
+        for name, value in (("disp", disp), ("full_output", full_output)):
+            if not isinstance(value, (bool, np.bool_, int, np.integer)):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        if maxiter is not None and (isinstance(maxiter, bool) or not isinstance(maxiter, Real)
+                                    or not (maxiter >= 0 and maxiter == np.floor(maxiter))):
+            raise ValueError(f"maxiter must be an integer >= 0 or None, got {maxiter!r}")
+        k = self.exog.shape[1]
+        if start_params is not None:
+            start_params = np.asarray(start_params, dtype=float)
+            if start_params.shape not in ((k,), (k + 2,)):
+                raise ValueError(
+                    f"start_params must hold the {k} fixed effects, optionally followed by "
+                    f"the kinship and residual variances ({k} or {k + 2} values); got shape "
+                    f"{start_params.shape}")
+            kept = np.concatenate([~self.aliased, np.ones(len(start_params) - k, bool)])
+            if not np.all(np.isfinite(start_params[kept])):
+                raise ValueError(f"start_params must be finite (NaN allowed only for aliased "
+                                 f"columns); got {start_params}")
+        if maxiter == 0 and kinship_ratio is None:
+            if start_params is None or len(start_params) != k + 2:
+                raise ValueError(
+                    "maxiter=0 evaluates the fit at start_params without optimizing: "
+                    f"start_params must then hold the {k} fixed effects and the two "
+                    f"variances ({k + 2} values); got "
+                    f"{None if start_params is None else len(start_params)} values")
+            s_k2, s_e2 = start_params[k:]
+            if not (s_k2 >= 0 and s_e2 > 0):
+                raise ValueError(f"start_params: the variances must be s_k^2 >= 0 and s_e^2 > "
+                                 f"0; got s_k^2 = {s_k2}, s_e^2 = {s_e2}")
+            return float(s_k2 / s_e2)
+        return kinship_ratio
+
+    def fit(self, reml=True, use_t=False, kinship_ratio=None, df_method="residual",
+            start_params=None, method=None, maxiter=None, disp=False, full_output=True,
+            cov_type="nonrobust", cov_kwds=None):
         """
         Fit the model.
 
@@ -475,7 +579,29 @@ class KinshipMixedLM(base.LikelihoodModel):
         df_method : {"residual", "satterthwaite"}
             Degrees of freedom of the t tests: ``n - rank(exog)``, or Satterthwaite's per
             coefficient (as R's lmerTest; implies ``use_t=True``), used by ``pvalues``,
-            ``conf_int``, ``t_test`` and the summary.
+            ``conf_int``, ``t_test``, ``wald_test``, ``f_test``, ``wald_test_terms`` and
+            the summary.
+        start_params : array_like, optional
+            statsmodels' keyword: the ``k`` fixed effects, optionally followed by the kinship
+            and residual variances (``k + 2`` values, the vector of :meth:`loglike`). The
+            search does not need a start (the fixed effects and ``s_e^2`` are profiled out
+            and ``delta`` is searched globally), so they are validated and used only with
+            ``maxiter=0``.
+        method : {None, 'bounded'}
+            statsmodels' keyword: the optimizer. Only the built-in search (a grid over
+            ``log delta``, then scipy's bounded Brent, ``'bounded'``) is available.
+        maxiter : int, optional
+            statsmodels' keyword. ``0`` evaluates the fit at ``start_params`` without
+            optimizing: ``delta`` is held at ``s_k^2 / s_e^2`` of ``start_params`` (which must
+            then hold the ``k + 2`` values), as ``kinship_ratio`` does. A positive value is
+            accepted and has no effect: the search has a fixed number of steps.
+        disp, full_output : bool
+            statsmodels' keywords, accepted for compatibility: nothing is printed, and the
+            convergence details are always kept (``fit_info``).
+        cov_type : {'nonrobust'}
+            statsmodels' keyword: only the model-based covariance is available.
+        cov_kwds : None
+            Must be None (no robust covariance).
 
         Returns
         -------
@@ -498,6 +624,9 @@ class KinshipMixedLM(base.LikelihoodModel):
         """
         reml, use_t = check_bool(reml, "reml"), check_bool(use_t, "use_t")
         check_choice(df_method, "df_method", ("residual", "satterthwaite"))
+        kinship_ratio = self._check_fit_keywords(start_params, method, maxiter, disp,
+                                                 full_output, cov_type, cov_kwds,
+                                                 kinship_ratio)
         if kinship_ratio is not None:
             if isinstance(kinship_ratio, bool) or not isinstance(kinship_ratio, Real):
                 raise TypeError(f"kinship_ratio must be a number >= 0, got {kinship_ratio!r}")
@@ -531,6 +660,11 @@ class KinshipMixedLM(base.LikelihoodModel):
             res = KinshipMixedLMResults(self, delta, reml=reml,
                                         use_t=use_t or df_method == "satterthwaite",
                                         fit_info=info, df_method=df_method)
+            if df_method == "satterthwaite":
+                res.df_satterthwaite  # noqa: B018 (needs the data: computed now, kept)
+        # statsmodels makes the names from the data on first use: made now, so that the
+        # summary still works after remove_data()
+        self.endog_names, self.exog_names  # noqa: B018
         return KinshipMixedLMResultsWrapper(res)
 
 
@@ -571,7 +705,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         is ``fit_info["identifiability"]``): the split reported is arbitrary and
         ``vcomp_cov`` is NaN.
     boundary : bool
-        True when the kinship variance is estimated at zero.
+        True at a boundary of the parameter space: the kinship variance estimated at zero,
+        or the residual variance at its lower limit (``fit_info["boundary"]`` says which).
     llf : float
         Under REML the restricted log-likelihood (``-1/2`` lme4's REML criterion).
     aic, bic : float
@@ -637,27 +772,40 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def fe_params(self):
+        """Fixed effects, the same as ``params`` (MixedLM's name); NaN where aliased."""
         return self.params
 
     @cache_readonly
     def llf(self):
+        """Log-likelihood at the estimate: restricted under REML (``-1/2`` lme4's REML criterion),
+        Gaussian under ML (lme4's ``logLik``)."""
         return self._llf
 
     @cache_readonly
     def aic(self):
+        """Akaike information criterion ``-2 llf + 2 q``, ``q = rank(exog) + 2`` (lme4's count)."""
         return -2 * self.llf + 2 * (self.model.rank + 2)
 
     @cache_readonly
     def bic(self):
+        """Bayesian information criterion ``-2 llf + log(n) q``, ``q = rank(exog) + 2``."""
         return -2 * self.llf + np.log(self.nobs) * (self.model.rank + 2)
 
-    @cache_readonly
+    @property
     def df_satterthwaite(self):
-        """Satterthwaite degrees of freedom of each coefficient (NaN where aliased)."""
-        return inference.satterthwaite_df(self).to_numpy()
+        """Satterthwaite degrees of freedom of each coefficient (NaN where aliased).
+
+        Kept in a plain attribute, not statsmodels' cache, so that ``pvalues``,
+        ``conf_int`` and the summary still work after ``remove_data()`` (fits with
+        ``df_method="satterthwaite"`` compute them when fitted)."""
+        if getattr(self, "_df_satterthwaite", None) is None:
+            self._df_satterthwaite = inference.satterthwaite_df(self).to_numpy()
+        return self._df_satterthwaite
 
     @cache_readonly
     def pvalues(self):
+        """Two-sided p-values of the fixed effects (t with the degrees of freedom of ``df_method``
+        when ``use_t``, else normal); NaN where aliased."""
         if self.df_method == "satterthwaite":
             return 2 * stats.t.sf(np.abs(self.tvalues), self.df_satterthwaite)
         return super().pvalues
@@ -689,11 +837,21 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             raise ValueError(f"the hypothesis involves aliased coefficients: {', '.join(bad)}")
         return r[:, ~self.aliased], q
 
-    def _kept(self):
+    def _kept(self, cov_p=None):
+        """Non-aliased coefficients and their covariance (``cov_p``, k x k, instead of
+        ``cov_params()`` when given)."""
         kept = ~self.aliased
-        return self.params[kept], self.cov_params()[np.ix_(kept, kept)]
+        if cov_p is None:
+            cov = self.cov_params()
+        else:
+            cov = np.asarray(cov_p, dtype=float)
+            k = len(kept)
+            if cov.shape != (k, k):
+                raise ValueError(f"cov_p must be the {k} x {k} covariance of the fixed "
+                                 f"effects; got shape {cov.shape}")
+        return self.params[kept], cov[np.ix_(kept, kept)]
 
-    def t_test(self, r_matrix, use_t=None):
+    def t_test(self, r_matrix, cov_p=None, use_t=None):
         """
         Test linear hypotheses ``R b = q`` one by one (t or z tests).
 
@@ -701,18 +859,25 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         ----------
         r_matrix : array_like, str or tuple
             As in statsmodels (a matrix, ``(R, q)``, or strings such as ``"SNP1 = SNP3"``).
+        cov_p : array_like, optional
+            A k x k covariance of the fixed effects to use instead of ``cov_params()``
+            (rows and columns of aliased coefficients are ignored). The degrees of freedom
+            are then ``n - rank(exog)`` (Satterthwaite's are those of the model's
+            covariance).
         use_t : bool, optional
             Defaults to the fit's ``use_t``.
 
         Returns
         -------
         statsmodels.stats.contrast.ContrastResults
+            With ``df_method="satterthwaite"`` (and t tests), ``df_denom`` holds one
+            Satterthwaite df per hypothesis.
         """
-        use_t = self.use_t if use_t is None else use_t
-        if use_t and self.df_method == "satterthwaite":
+        use_t = self.use_t if use_t is None else check_bool(use_t, "use_t")
+        if use_t and self.df_method == "satterthwaite" and cov_p is None:
             return inference.t_test_satterthwaite(self, r_matrix)
         r, q = self._constraints(r_matrix)
-        b, cov = self._kept()
+        b, cov = self._kept(cov_p)
         effect = r @ b
         sd = np.sqrt(np.diag(r @ cov @ r.T))
         stat = (effect - q) / sd
@@ -721,29 +886,98 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         return ContrastResults(effect=effect, statistic=stat, sd=sd, df_denom=self.df_resid,
                                distribution="norm")
 
-    def wald_test(self, r_matrix, use_f=None, scalar=True):
+    def wald_test(self, r_matrix, cov_p=None, invcov=None, use_f=None, df_constraints=None,
+                  scalar=True):
         """
         Joint Wald test of ``R b = q``: chi-square, or F with ``use_f`` (default: ``use_t``).
+
+        Parameters
+        ----------
+        r_matrix : array_like, str or tuple
+            As for :meth:`t_test`.
+        cov_p : array_like, optional
+            A k x k covariance of the fixed effects instead of ``cov_params()``.
+        invcov : array_like, optional
+            The inverse of ``R cov R'`` (q x q), instead of its pseudo-inverse.
+        use_f : bool, optional
+            F test (default: the fit's ``use_t``) or chi-square.
+        df_constraints : int, optional
+            Numerator degrees of freedom; by default the rank of ``R cov R'``.
+        scalar : bool
+            Statistic and p-value as floats (default); False gives statsmodels' 2-d
+            statistic array.
 
         Returns
         -------
         statsmodels.stats.contrast.ContrastResults
-        """
-        r, q = self._constraints(r_matrix)
-        b, cov = self._kept()
-        diff = r @ b - q
-        cov_r = r @ cov @ r.T
-        stat = float(diff @ np.linalg.pinv(cov_r) @ diff)
-        j = int(np.linalg.matrix_rank(cov_r))
-        use_f = self.use_t if use_f is None else use_f
-        if use_f:
-            return ContrastResults(F=stat / j, df_denom=self.df_resid, df_num=j)
-        return ContrastResults(chi2=stat, df_denom=j, statistic=stat, distribution="chi2",
-                               distargs=(j,))
 
-    def f_test(self, r_matrix):
+        Notes
+        -----
+        With ``df_method="satterthwaite"`` the F test has Satterthwaite denominator degrees
+        of freedom, those of R's lmerTest (``contestMD``, ``anova(type = 3)``): see
+        :func:`statsmodels_kinship.inference.f_test_satterthwaite`. For one hypothesis the F
+        test is the square of :meth:`t_test`'s.
+        """
+        scalar = check_bool(scalar, "scalar")
+        use_f = self.use_t if use_f is None else check_bool(use_f, "use_f")
+        if (use_f and self.df_method == "satterthwaite" and cov_p is None and invcov is None
+                and df_constraints is None):
+            res = inference.f_test_satterthwaite(self, r_matrix)
+        else:
+            r, q = self._constraints(r_matrix)
+            b, cov = self._kept(cov_p)
+            diff = r @ b - q
+            cov_r = r @ cov @ r.T
+            if invcov is None:
+                invcov = np.linalg.pinv(cov_r)
+                j = int(np.linalg.matrix_rank(cov_r))
+            else:
+                invcov = np.asarray(invcov, dtype=float)
+                if invcov.shape != cov_r.shape:
+                    raise ValueError(f"invcov must be the {cov_r.shape[0]} x "
+                                     f"{cov_r.shape[0]} inverse of R cov R'; got shape "
+                                     f"{invcov.shape}")
+                j = r.shape[0]
+            j = j if df_constraints is None else int(df_constraints)
+            stat = float(diff @ invcov @ diff)
+            if use_f:
+                res = ContrastResults(F=stat / j, df_denom=self.df_resid, df_num=j)
+            else:
+                res = ContrastResults(chi2=stat, df_denom=j, statistic=stat,
+                                      distribution="chi2", distargs=(j,))
+        if not scalar:
+            res.statistic = np.atleast_2d(res.statistic)
+            if use_f:
+                res.fvalue = res.statistic
+        return res
+
+    def f_test(self, r_matrix, cov_p=None, invcov=None):
         """Joint F test of ``R b = q`` (see :meth:`wald_test`)."""
-        return self.wald_test(r_matrix, use_f=True)
+        return self.wald_test(r_matrix, cov_p=cov_p, invcov=invcov, use_f=True)
+
+    def wald_test_terms(self, skip_single=False, extra_constraints=None,
+                        combine_terms=None, scalar=True):
+        """
+        Wald tests of the terms of the model (each formula term, or each column), as
+        statsmodels' ``wald_test_terms``.
+
+        With ``df_method="satterthwaite"`` the F tests have Satterthwaite denominator df
+        (R's lmerTest ``anova(type = 3)``). Aliased coefficients are left out of the
+        hypotheses, as OLS does: a term with aliased columns is tested on its estimable
+        ones, with fewer numerator degrees of freedom; a term with none is reported with 0
+        degrees of freedom and a NaN statistic.
+
+        Returns
+        -------
+        statsmodels.stats.contrast.WaldTestResults
+        """
+        return base.LikelihoodModelResults.wald_test_terms(
+            _EstimableHypotheses(self), skip_single=skip_single,
+            extra_constraints=extra_constraints, combine_terms=combine_terms, scalar=scalar)
+
+    def summary2(self, yname=None, xname=None, title=None, alpha=0.05):
+        """The summary (:meth:`summary` is already built with statsmodels' ``summary2``)."""
+        return self.summary(yname=yname, xname=xname, title=title, alpha=alpha)
 
     # -- inference beyond Wald (statsmodels_kinship.bootstrap, .inference) ---------------
 
@@ -813,6 +1047,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def bse_vcomp(self):
+        """Standard errors of the variance components ``vcomp`` (observed information)."""
         return pd.Series(np.sqrt(np.diag(self.vcomp_cov)), index=_VCOMP_NAMES,
                          name="std. error")
 
@@ -822,10 +1057,12 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def theta(self):
+        """``sqrt(s_k^2 / s_e^2)``, lme4's relative standard deviation of the kinship term."""
         return float(np.sqrt(self.delta))
 
     @cache_readonly
     def bse_theta(self):
+        """Delta-method standard error of ``theta`` (NaN when ``theta = 0``)."""
         s_k2, s_e2 = self.vcomp
         if self.theta == 0:
             return np.nan
@@ -834,12 +1071,14 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def h2(self):
+        """Heritability ``s_k^2 m / (s_k^2 m + s_e^2)``, ``m`` the mean diagonal of K."""
         s_k2, s_e2 = self.vcomp
         m = self.model.mean_kinship_diagonal
         return float(s_k2 * m / (s_k2 * m + s_e2))
 
     @cache_readonly
     def bse_h2(self):
+        """Delta-method standard error of ``h2``."""
         s_k2, s_e2 = self.vcomp
         m = self.model.mean_kinship_diagonal
         denom = (s_k2 * m + s_e2) ** 2
@@ -931,7 +1170,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                          "the Wald interval are not reliable there.")
         if self.converged and self.fit_info.get("boundary") == "residual":
             notes.append("The residual variance is estimated at its lower boundary (s_e^2 "
-                         f"< 1e-6 s_k^2 times the typical eigenvalue of K, delta = "
+                         f"= 1e-6 s_k^2 times the typical eigenvalue of K, delta = "
                          f"{self.delta:.3g}): h2 = 1 within about 1e-6; standard errors and "
                          "Wald intervals are not reliable there.")
         if self.df_method == "satterthwaite":
@@ -951,6 +1190,97 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         for note in notes:
             smry.add_text(note)
         return smry
+
+    def h2_liability(self, prevalence, sample_prevalence=None):
+        r"""Heritability of a binary (0/1) trait converted from the observed to the liability
+        scale.
+
+        An LMM fitted to a 0/1 trait estimates ``h2`` on the observed scale, which depends on
+        the prevalence. Under the liability-threshold model (a normal liability, affected
+        above a threshold ``t`` with ``P(liability > t) = K``) it is converted to the
+        heritability of the liability.
+
+        Parameters
+        ----------
+        prevalence : float
+            ``K``, the prevalence of the trait (the share coded 1) in the population, in
+            (0, 1).
+        sample_prevalence : float, optional
+            ``P``, the share of cases in the sample, in (0, 1), for an ascertained
+            (case-control) sample. None (default): the sample is a random sample of the
+            population (``P = K``).
+
+        Returns
+        -------
+        h2 : float
+            Heritability on the liability scale.
+        bse : float
+            Its standard error, ``bse_h2`` times the same factor (delta method; the
+            prevalences are taken as known).
+
+        Notes
+        -----
+        With ``z = phi(t)``, the standard normal density at the threshold
+        ``t = Phi^{-1}(1 - K)``, the conversion of Dempster and Lerner (1950) (Robertson's
+        formula) is
+
+        .. math::
+
+            h^2_l = h^2_o \frac{K(1-K)}{z^2}
+
+        and, for a sample with a share ``P`` of cases, that of Lee et al. (2011)
+
+        .. math::
+
+            h^2_l = h^2_o \frac{K^2(1-K)^2}{P(1-P) z^2}
+
+        which reduces to the first when ``P = K``. Both assume that ``h2`` is small and the
+        trait is coded 0/1 (h2 does not depend on the coding of the two values).
+
+        References
+        ----------
+        Dempster, E. R., Lerner, I. M. (1950). Heritability of threshold characters.
+        Genetics 35, 212-236.
+
+        Lee, S. H., Wray, N. R., Goddard, M. E., Visscher, P. M. (2011). Estimating missing
+        heritability for disease from genome-wide association studies. American Journal of
+        Human Genetics 88, 294-305.
+        """
+        if sample_prevalence is None:
+            sample_prevalence = prevalence
+        for name, value in (("prevalence", prevalence), ("sample_prevalence", sample_prevalence)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+                raise TypeError(f"{name} must be a number in (0, 1), got {value!r}")
+            if not 0 < value < 1:
+                raise ValueError(f"{name} must be in (0, 1) (a proportion of cases), got "
+                                 f"{value!r}")
+        k, p = float(prevalence), float(sample_prevalence)
+        z = stats.norm.pdf(stats.norm.isf(k))
+        factor = k ** 2 * (1 - k) ** 2 / (p * (1 - p) * z ** 2)
+        return float(self.h2 * factor), float(self.bse_h2 * factor)
+
+
+class _EstimableHypotheses:
+    """The results seen by statsmodels' ``wald_test_terms``: hypothesis rows on aliased
+    coefficients are dropped (a term is tested on its estimable columns; one with none is
+    reported as a test with 0 df and a NaN statistic)."""
+
+    def __init__(self, results):
+        self._results = results
+
+    def __getattr__(self, name):
+        return getattr(self._results, name)
+
+    def wald_test(self, r_matrix, **kwargs):
+        res = self._results
+        r = np.atleast_2d(np.asarray(r_matrix, dtype=float))
+        keep = ~np.any(r[:, np.asarray(res.aliased)] != 0, axis=1)
+        if keep.any():
+            return res.wald_test(r[keep], **kwargs)
+        if res.use_t:  # nothing estimable: a test with 0 df and NaN statistic
+            return ContrastResults(F=np.nan, df_denom=np.nan, df_num=0)
+        return ContrastResults(chi2=np.nan, df_denom=0, statistic=np.nan, distribution="chi2",
+                               distargs=(0,))
 
 
 class KinshipMixedLMResultsWrapper(base.LikelihoodResultsWrapper):

@@ -43,8 +43,9 @@ from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
                         extend_delta_grid, group_eigenvalues, residual_boundary, serial_blas)
 from ._validation import (_show, check_bool, check_choice, check_count, id_hint,
                           is_default_index, is_labelled)
-from .exceptions import GenotypeWarning, LabelWarning
-from .kinship import _genotype_values, _missing_codes
+from .bootstrap import _check_progress, _Progress
+from .exceptions import BinaryTraitWarning, GenotypeWarning, IdentifiabilityWarning, LabelWarning
+from .kinship import SparseKinship, _genotype_values, _missing_codes
 
 __all__ = ["scan", "genomic_inflation"]
 
@@ -147,6 +148,12 @@ class _Null:
     """What every block of the scan needs from the fitted null model (picklable)."""
 
     def __init__(self, results, method, use_t):
+        if not results.identified:
+            warnings.warn("scan: the null model's variance components are not identified ("
+                          + results.fit_info["identifiability"] + "); each SNP's variance "
+                          "ratio is arbitrary (its Wald test of beta is not affected when the "
+                          "likelihood is flat in the ratio)", IdentifiabilityWarning,
+                          stacklevel=4)
         model = results.model
         self.decomposition = model.decomposition
         lam = np.asarray(self.decomposition.eigenvalues, dtype=float)
@@ -763,7 +770,9 @@ def _client():
         return None
 
 
-def _run(null, source, cols, block_size, use_dask):
+def _run(null, source, cols, block_size, use_dask, bar=None):
+    """Statistics of the SNPs ``cols``, block by block; ``bar`` (a :class:`_Progress`, of
+    the whole scan) advances by each block's SNPs."""
     blocks = _blocks(cols, block_size)
     if use_dask:
         import dask
@@ -777,11 +786,15 @@ def _run(null, source, cols, block_size, use_dask):
         tasks = [dask.delayed(_block_stats, pure=True)(shared, source.task(b), int(b[0]))
                  for b in blocks]
         parts = list(dask.compute(*tasks))
+        if bar is not None:
+            bar.update(len(cols))
         return np.concatenate(parts) if parts else np.empty((0, len(_STATS)))
     out = np.empty((len(cols), len(_STATS)))
     for i, b in enumerate(blocks):
         start = i * block_size
         out[start:start + len(b)] = _block_stats(null, source.read(b), int(b[0]))
+        if bar is not None:
+            bar.update(len(b))
     return out
 
 
@@ -857,11 +870,12 @@ def _refit(results, kinship):
     else:
         endog = pd.Series(model.endog, index=labels)
         exog = pd.DataFrame(model.exog, index=labels, columns=model.exog_names)
-        if not is_labelled(kinship) and not sparse.issparse(kinship):
-            # in the model's row order: label it so
-            kinship = pd.DataFrame(kinship, index=labels, columns=labels)
+        if not is_labelled(kinship):  # in the model's row order: label it so
+            kinship = (SparseKinship(kinship, labels) if sparse.issparse(kinship)
+                       else pd.DataFrame(kinship, index=labels, columns=labels))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)  # reported by the null fit
+        warnings.simplefilter("ignore", BinaryTraitWarning)  # likewise
         refit = KinshipMixedLM(endog, exog, kinship=kinship)
     return refit.fit(reml=results.reml)._results
 
@@ -871,7 +885,8 @@ def _refit(results, kinship):
 # ---------------------------------------------------------------------------------------------
 
 def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, position=None,
-         block_size=None, use_t=True, labels="auto", use_dask=None, missing_code=None):
+         block_size=None, use_t=True, labels="auto", use_dask=None, missing_code=None,
+         progress=None):
     r"""
     Test each SNP in turn, added to a fitted null kinship model.
 
@@ -927,6 +942,10 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         missing-value code): they are read as NaN and treated as missing genotypes
         (mean-imputed, counted in ``n_missing``). Codes must lie outside [0, 2]. A .bed file
         has its own missing code, read as NaN.
+    progress : None or bool
+        A tqdm progress bar over the SNPs: shown when the scan lasts longer than about a
+        second (None, the default), always (True) or never (False), as in
+        :func:`~statsmodels_kinship.bootstrap.parametric_bootstrap`. Needs tqdm.
 
     Returns
     -------
@@ -1079,6 +1098,7 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     check_choice(method, "method", ("exact", "fixed"))
     use_t = check_bool(use_t, "use_t")
     check_choice(labels, "labels", ("auto", "individual", "family_individual"))
+    _check_progress(progress)
     source = _as_source(genotypes, model, labels, _missing_codes(missing_code))
     m = source.m
     info = {}
@@ -1093,10 +1113,15 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         block_size = max(16, (1 << 21) // max(int(model.nobs), 1))
     block_size = check_count(block_size, "block_size")
     use_dask = source.is_dask if use_dask is None else check_bool(use_dask, "use_dask")
+    bar = _Progress(progress, m, "scan")
+    if bar.bar is not None:  # the bootstrap's bar counts replicates
+        bar.bar.unit = "SNP"
+        if progress:  # shown at once, with the unit it had: redraw
+            bar.bar.refresh()
 
     if loco is False or loco is None:
         null = _Null(res, method, use_t)
-        values = _run(null, source, np.arange(m), block_size, use_dask)
+        values = _run(null, source, np.arange(m), block_size, use_dask, bar)
         info = null.info()
     else:
         if source.chromosome is None:
@@ -1117,8 +1142,9 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         for c in pd.unique(chrom):
             cols = np.flatnonzero(chrom == c)
             null = _Null(_refit(res, kinship_without(c)), method, use_t)
-            values[cols] = _run(null, source, cols, block_size, use_dask)
+            values[cols] = _run(null, source, cols, block_size, use_dask, bar)
             info[c] = null.info()
+    bar.close()
     _untested_warning(values, source.names)
     return _frame(values, source, {"method": method, "loco": loco is not False
                                    and loco is not None, "null": info})

@@ -89,7 +89,7 @@ def test_labelled_data_with_an_unlabelled_kinship_warn(study):
         KinshipMixedLM.from_formula("trait ~ 1", frame, kinship=K.to_numpy())
     assert record[0].filename == __file__  # points at the caller's line
     with warnings.catch_warnings():
-        warnings.simplefilter("error", LabelWarning)
+        warnings.simplefilter("error", smk.LabelWarning)
         # labelled on both sides, or unlabelled on both sides: no warning
         KinshipMixedLM.from_formula("trait ~ 1", frame, kinship=study["K_shuffled"])
         KinshipMixedLM(trait, ones, kinship=study["K_shuffled"])
@@ -284,3 +284,22 @@ def test_a_block_too_large_for_memory_is_refused_up_front(monkeypatch):
                                                      r"and 0.000931 GiB are available"):
             KinshipMixedLM(y, X, kinship=k)
     assert issubclass(KinshipMemoryError, MemoryError)
+
+
+def test_loco_kinships_of_a_labelled_null_model_raise_no_label_warning():
+    """Leave-one-chromosome-out kinships given as arrays or sparse matrices are in the null
+    model's row order; the scan labels them itself, so no LabelWarning reaches the user."""
+    import scipy.sparse as sp
+
+    ped, geno, phe, snps = smk.read_study_csv(DATA)
+    K = smk.kinship_from_pedigree(ped)
+    null = KinshipMixedLM.from_formula("trait ~ 1", data=phe, kinship=K).fit()
+    rows = K.loc[phe.index, phe.index].to_numpy()
+    cols = geno.columns[:6]
+    chrom = np.repeat(["1", "2"], 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", smk.LabelWarning)
+        dense = null.scan(geno[cols], loco={"1": rows, "2": rows}, chromosome=chrom)
+        sparse_ = null.scan(geno[cols], loco={"1": sp.csr_matrix(rows),
+                                              "2": sp.csr_matrix(rows)}, chromosome=chrom)
+    np.testing.assert_allclose(sparse_["p_wald"], dense["p_wald"], rtol=1e-10)

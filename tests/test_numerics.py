@@ -370,3 +370,32 @@ def test_scan_with_an_unbounded_likelihood_is_not_converged():
         null = KinshipMixedLM(y, X, kinship=K).fit()
     snps = np.random.default_rng(8).binomial(2, 0.4, size=(80, 3)).astype(float)
     assert (null.scan(snps)["flag"] == "not_converged").all()
+
+
+def test_consumers_of_an_unidentified_fit_say_so():
+    """K = I: the fit reports s_k^2 = 0 by convention; the bootstrap, the LR test of s_k^2 = 0
+    and the scan warn that the split is arbitrary, and intervals for the variance components
+    are refused (the profile is flat along the ridge)."""
+    from statsmodels_kinship import IdentifiabilityWarning
+
+    rng = np.random.default_rng(8)
+    n = 60
+    X = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = X @ [1.0, 0.3] + rng.normal(size=n)
+    with pytest.warns(IdentifiabilityWarning):
+        res = KinshipMixedLM(y, X, kinship=np.eye(n)).fit()
+    assert not res.identified
+    with pytest.warns(IdentifiabilityWarning, match="parametric_bootstrap: the variance"):
+        boot = res.bootstrap(nsim=20, seed=1, progress=False)
+    boot.conf_int()  # fixed effects: fine
+    with pytest.raises(ValueError, match="conf_int_vcomp: the variance components of the fit "
+                                         "are not identified"):
+        boot.conf_int_vcomp()
+    with pytest.raises(ValueError, match="profile_conf_int: the variance components are not "
+                                         "identified"):
+        res.profile_conf_int()
+    with pytest.warns(IdentifiabilityWarning, match="kinship_variance_test"):
+        res.kinship_variance_test()
+    geno = rng.binomial(2, 0.4, size=(n, 3)).astype(float)
+    with pytest.warns(IdentifiabilityWarning, match="scan: the null model"):
+        res.scan(geno)
