@@ -23,10 +23,13 @@ from .inference import (
     kinship_variance_test,
     profile_conf_int,
     satterthwaite_df,
+    f_test_satterthwaite,
     t_test_satterthwaite,
 )
 from .io import read_gcta_grm, read_phenotype, read_plink_bed, read_plink_ped
 from .kinship import (
+    InverseRelationship,
+    SparseKinship,
     genomic_relationship_matrix,
     individual_labels,
     inverse_relationship_matrix,
@@ -45,6 +48,7 @@ from .scan import scan as scan_genotypes
 from .simulate import (
     FamilyStudy,
     StudyTables,
+    household_labels,
     read_study_csv,
     replicate_pedigree,
     seed_pedigree,
@@ -58,14 +62,14 @@ __all__ = [
     # inference
     "KinshipBootstrapResults", "LikelihoodRatioTestResults", "compare_lr_test",
     "kinship_variance_test", "parametric_bootstrap", "profile_conf_int", "satterthwaite_df",
-    "t_test_satterthwaite",
+    "f_test_satterthwaite", "t_test_satterthwaite",
     # genetics toolkit
     "genomic_relationship_matrix", "individual_labels", "inverse_relationship_matrix",
-    "kinship_from_pedigree",
+    "kinship_from_pedigree", "InverseRelationship", "SparseKinship",
     # association scans and their figures
     "genomic_inflation", "manhattan_plot", "qq_plot", "scan_genotypes",
     # reading and simulating data
-    "FamilyStudy", "StudyTables", "read_gcta_grm", "read_phenotype", "read_plink_bed",
+    "FamilyStudy", "StudyTables", "household_labels", "read_gcta_grm", "read_phenotype", "read_plink_bed",
     "read_plink_ped", "read_study_csv", "replicate_pedigree", "seed_pedigree",
     "seed_study_parameters", "simulate_family_study",
     # warnings and errors
