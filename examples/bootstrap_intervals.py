@@ -109,13 +109,13 @@ def main(argv=None):
           + ", ".join(f"{m} {np.median(width[m] / width['Wald']):.3f}" for m in METHODS))
 
     prof = profile_conf_int(res, which=("h2", "kinship", "residual"))
-    vci = boot.conf_int_vcomp(method="percentile")
+    vci = boot.conf_int_vcomp(method="percentile").loc[prof.index]
     table = pd.DataFrame({
         "estimate": prof["estimate"], "Wald": [f"[{a:.3f}, {b:.3f}]" for a, b in
                                               zip(prof["wald_lower"], prof["wald_upper"])],
         "profile": [f"[{a:.3f}, {b:.3f}]" for a, b in zip(prof["lower"], prof["upper"])],
         "bootstrap percentile": [f"[{a:.3f}, {b:.3f}]" for a, b in
-                                 zip(vci.loc[prof.index, 0], vci.loc[prof.index, 1])],
+                                 zip(vci["lower"], vci["upper"])],
     })
     print("\nvariance components and h2 (95%):")
     print(table.round(4).to_string())

@@ -78,9 +78,13 @@ def main(out_dir):
     mixed = sm.MixedLM.from_formula(formula, groups="family", data=df).fit(reml=True)
     kin = KinshipMixedLM.from_formula(formula, data=df, kinship=kinship).fit()
     fits = {"OLS": ols, "MixedLM (family)": mixed, "KinshipMixedLM": kin}
+    # KinshipMixedLM's rows (variance components and h2, "estimate (SE)") are its
+    # default_model_infos; merged here with a row of our own (MixedLM's family variance is
+    # one of its params: "family Var")
     print(summary_col(list(fits.values()), model_names=list(fits), stars=True,
-                      regressor_order=["Intercept"] + CAUSAL, drop_omitted=True,
-                      info_dict={"N": lambda r: f"{int(r.nobs)}"}))
+                      regressor_order=["Intercept"] + CAUSAL + ["family Var"],
+                      drop_omitted=True,
+                      info_dict={**kin.default_model_infos, "N": lambda r: f"{int(r.nobs)}"}))
     print()
     print(kin.summary())
 

@@ -964,7 +964,8 @@ class KinshipBootstrapResults:
         Returns
         -------
         pandas.DataFrame
-            Rows ``kinship`` (``s_k^2``), ``residual`` (``s_e^2``) and ``h2``; columns 0 and 1.
+            Rows ``kinship`` (``s_k^2``), ``residual`` (``s_e^2``) and ``h2``; columns
+            ``lower`` and ``upper``, as :meth:`KinshipMixedLMResults.profile_conf_int`.
 
         Notes
         -----
@@ -990,7 +991,7 @@ class KinshipBootstrapResults:
         table = self._table(est, se, reps, reps_se, alpha, method,
                             list(self.vcomp.columns) + ["h2"])
         upper = np.array([np.inf, np.inf, 1.0])[:, None]
-        return table.clip(lower=0.0, upper=upper)
+        return table.clip(lower=0.0, upper=upper).set_axis(["lower", "upper"], axis=1)
 
     def summary(self, alpha=0.05, method="studentized", vcomp_method="percentile"):
         """
@@ -1038,7 +1039,6 @@ class KinshipBootstrapResults:
         }, index=self.params.columns)
         fmt = table.apply(lambda col: col.map(lambda v: f"{v:.4f}"))
         fmt.loc[np.asarray(res.model.aliased)] = ["(aliased)"] + [""] * (fmt.shape[1] - 1)
-        smry.add_text(f"Fixed effects, {method} intervals:")
         smry.add_df(fmt)
         vci = self.conf_int_vcomp(alpha, vcomp_method)
         vest = np.r_[np.asarray(res.vcomp, dtype=float), res.h2]
@@ -1047,11 +1047,16 @@ class KinshipBootstrapResults:
             "Estimate": vest, "Std.Err.": np.r_[np.asarray(res.bse_vcomp, dtype=float),
                                                 res.bse_h2],
             "Boot.SE": reps.std(axis=0, ddof=1), "Bias": reps.mean(axis=0) - vest,
-            lo: vci[0].to_numpy(), hi: vci[1].to_numpy(),
+            lo: vci["lower"].to_numpy(), hi: vci["upper"].to_numpy(),
         }, index=["Kinship var (s_k^2)", "Residual var (s_e^2)", "Heritability (h2)"])
-        smry.add_text(f"Variance components, {vcomp_method} intervals:")
         smry.add_df(vtable.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
-        notes = [f"Intervals as defined by Davison & Hinkley (1997), from the "
+        from .kinship_mixed_model import KinshipMixedLMResults  # (it imports this module)
+
+        KinshipMixedLMResults._equal_widths(smry)
+        # which interval each table shows is said in the notes below the tables (summary2
+        # prints every text after the tables: a heading would dangle there)
+        notes = [f"Fixed effects with {method} intervals, variance components and h2 with "
+                 f"{vcomp_method} intervals, as defined by Davison & Hinkley (1997), from the "
                  f"{int(ok.sum())} converged replicates; Std.Err. is the fit's (Wald), "
                  "Boot.SE the standard deviation of the replicates. Variance intervals are "
                  "clipped to [0, inf), h2 to [0, 1]; replicates on the boundary (s_k^2 = 0 "

@@ -1105,6 +1105,103 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     # -- summary ------------------------------------------------------------------------
 
+    #: statsmodels' ``summary_col`` rows for this model (used when it is given no
+    #: ``info_dict``): the variance components and h2, each ``estimate (std. error)``. To add
+    #: rows of your own keep these: ``info_dict={**res.default_model_infos, "N": ...}`` (the
+    #: functions give an empty cell for the results of other models).
+    default_model_infos = {
+        "Kinship var (s_k^2)": lambda r: KinshipMixedLMResults._vcomp_info(r, "kinship"),
+        "Residual var (s_e^2)": lambda r: KinshipMixedLMResults._vcomp_info(r, "residual"),
+        "Heritability (h2)": lambda r: KinshipMixedLMResults._vcomp_info(r, "h2"),
+    }
+
+    @staticmethod
+    def _vcomp_info(results, which):
+        """``'estimate (std. error)'`` of a variance component or h2 for ``summary_col``;
+        AttributeError (an empty cell there) for the results of another model."""
+        res = getattr(results, "_results", results)
+        if not isinstance(res, KinshipMixedLMResults):
+            raise AttributeError(f"{type(res).__name__} has no kinship variance components")
+        if which == "h2":
+            return f"{res.h2:.4f} ({res.bse_h2:.4f})"
+        return f"{res.vcomp[which]:.4f} ({res.bse_vcomp[which]:.4f})"
+
+    def remove_data(self):
+        """Remove the data arrays (statsmodels' ``remove_data``), after computing what the
+        summary needs from them (family sizes, score at the estimate, the profile interval
+        of h2 at ``alpha=0.05`` and the test of ``s_k^2 = 0``), so that :meth:`summary`
+        gives the same table afterwards (with another ``alpha`` its h2 interval is "n/a").
+        """
+        self._summary_facts()
+        self._summary_h2_interval(0.05)
+        super().remove_data()
+
+    def _data_removed(self):
+        return getattr(self.model, "_profile", None) is None
+
+    def _summary_facts(self):
+        """Family sizes, score at the estimate and the LR test of ``s_k^2 = 0`` for the
+        summary; computed once (a few ms), kept through ``remove_data()``."""
+        facts = self._cache.get("_summary_facts")
+        if facts is not None:
+            return facts
+        if self._data_removed():
+            return {"sizes": None, "score": None, "lr": None, "lr_reason": "data removed"}
+        sizes = np.asarray(self.model.decomposition.block_sizes)
+        score = None
+        if self.identified and not self.fit_info.get("fixed_ratio"):
+            with serial_blas():
+                score = float(self.model._profile.score(self.delta, self.reml))
+        lr, reason = None, "not identified"
+        if self.identified:
+            try:
+                lr, reason = self.kinship_variance_test(), None
+            except ValueError as err:  # the ratio held fixed
+                reason = "ratio held fixed" if self.fit_info.get("fixed_ratio") else str(err)
+        facts = {"sizes": (int(sizes.min()), int(sizes.max())), "score": score, "lr": lr,
+                 "lr_reason": reason}
+        self._cache["_summary_facts"] = facts
+        return facts
+
+    def _summary_h2_interval(self, alpha):
+        """``(lower, upper, reason)`` of the profile-likelihood interval of h2 for the
+        summary: the limits are None and ``reason`` says why when there is none."""
+        key = ("_summary_h2_interval", float(alpha))
+        if key in self._cache:
+            return self._cache[key]
+        if not self.identified:
+            return None, None, "not identified"
+        if self.fit_info.get("fixed_ratio"):
+            return None, None, "ratio held fixed"
+        if self._data_removed():
+            return None, None, "data removed"
+        try:
+            ci = self.profile_conf_int(alpha=alpha, which="h2")
+            out = (float(ci.loc["h2", "lower"]), float(ci.loc["h2", "upper"]), None)
+        except (ValueError, RuntimeError) as err:
+            out = (None, None, str(err))
+        self._cache[key] = out
+        return out
+
+    @staticmethod
+    def _equal_widths(smry):
+        """Pad the first column of each table of ``smry`` so that all have the width of the
+        widest (summary2 spreads the difference over the column gaps, unevenly)."""
+        # rendered as Summary.as_text renders them before it pads them
+        widths = [len(table.as_text().splitlines()[0])
+                  for table in summary2._simple_tables(smry.tables, smry.settings)]
+        for i, w in enumerate(widths):
+            pad = " " * (max(widths) - w)
+            if not pad:
+                continue
+            df = smry.tables[i].copy()
+            if smry.settings[i]["index"]:
+                df.index = [f"{label}{pad}" for label in df.index]
+            else:
+                df.iloc[:, 0] = [f"{v}{pad}" for v in df.iloc[:, 0]]
+            smry.tables[i] = df
+        return smry
+
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         """
         Summarize the fit.
@@ -1120,23 +1217,57 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         Returns
         -------
         statsmodels.iolib.summary2.Summary
+
+        Notes
+        -----
+        Besides the fixed effects the summary reports the individuals, the kinship blocks
+        (families: individuals connected by nonzero kinship) and their size range, the
+        convergence details (likelihood evaluations, the score ``d llf / d delta`` at the
+        estimate, the boundary reached if any), the aliased columns, the variance
+        components and h2 with their standard errors, the profile-likelihood interval of h2
+        (:meth:`profile_conf_int`) and the likelihood-ratio test of ``s_k^2 = 0``
+        (:meth:`kinship_variance_test`, the 50:50 chi2 mixture). The interval and the test
+        cost a few ms and are computed on the first call; :meth:`remove_data` computes them
+        before removing the data (an h2 interval at another ``alpha`` is then "n/a"). They
+        are "n/a" when the variance components are not identified or the ratio was held
+        fixed. All blocks have the same width.
         """
         model = self.model
         alpha = check_alpha(alpha)
-        smry = summary2.Summary()
+        facts = self._summary_facts()
+        na = "n/a"
+        sizes = facts["sizes"]
+        aliased = list(np.asarray(model.exog_names)[np.asarray(self.aliased)])
+        shown = ", ".join(aliased[:3]) + (", ..." if len(aliased) > 3 else "")
+        if self.fit_info.get("fixed_ratio"):
+            score = "n/a (ratio fixed)"
+        elif facts["score"] is None:
+            score = "n/a (data removed)" if self.identified else "n/a (not identified)"
+        else:
+            score = f"{facts['score']:.2e}"
+        boundary = {"kinship": "s_k^2 = 0", "residual": "s_e^2 = 0"}.get(
+            self.fit_info.get("boundary") if self.identified else None, "none")
         info = {
             "Model:": "KinshipMixedLM",
-            "Dependent Variable:": yname or model.endog_names,
-            "No. Observations:": f"{int(self.nobs)}",
             "Method:": self.method,
+            "Dependent Variable:": yname or model.endog_names,
+            "Individuals (records):": f"{int(self.nobs)}",
             "Kinship blocks:": f"{model.n_blocks}",
-            "Scale:": f"{self.scale:.4f}",
+            "Family size (min-max):": (f"{sizes[0]}-{sizes[1]}" if sizes
+                                       else "n/a (data removed)"),
+            "Rank of exog:": f"{model.rank} of {self.k_fe}",
+            "Aliased columns:": f"{len(aliased)}" + (f" ({shown})" if aliased else ""),
             "Log-Likelihood:": f"{self.llf:.4f}",
+            "AIC:": f"{self.aic:.4f}",
+            "BIC:": f"{self.bic:.4f}",
+            "Scale (s_e^2):": f"{self.scale:.4f}",
             "Converged:": ("Yes" if self.converged else "No") + (
                 "" if self.identified else " (variance components not identified)"),
-            "Rank of exog:": f"{model.rank} of {self.k_fe}",
-            "AIC:": f"{self.aic:.4f}",
+            "Likelihood evaluations:": f"{self.fit_info.get('n_evals', 0)}",
+            "Score d llf/d delta:": score,
+            "Boundary:": boundary,
         }
+        smry = summary2.Summary()
         smry.add_dict(info, ncols=2)
         if title is None:
             title = "Kinship Linear Mixed Model Results"
@@ -1145,25 +1276,40 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         stat = "t" if self.use_t else "z"
         ci = np.asarray(self.conf_int(alpha))
         names = xname or list(model.exog_names)
-        cols = ["Coef.", "Std.Err.", stat, f"P>|{stat}|",
-                f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"]
+        lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
+        cols = ["Coef.", "Std.Err.", stat, f"P>|{stat}|", lo, hi]
         vals = np.column_stack([self.params, self.bse, self.tvalues, self.pvalues, ci])
         table = pd.DataFrame([[f"{v:.3f}" for v in row] for row in vals], index=names,
                              columns=cols)
         table.loc[np.asarray(self.aliased)] = ["(aliased)"] + [""] * (len(cols) - 1)
         smry.add_df(table)
 
+        # variance components: the columns line up with those of the fixed effects, the
+        # likelihood-ratio test (of s_k^2 = 0) in place of the Wald statistic
+        h2_lo, h2_hi, h2_reason = self._summary_h2_interval(alpha)
+        lr = facts["lr"]
+        blank = [""] * 4
+        rows = {
+            "Kinship var (s_k^2)": [self.vcomp["kinship"], self.bse_vcomp["kinship"]] + (
+                [f"{lr.statistic:.3f}", f"{lr.pvalue:.3g}", "", ""] if lr is not None
+                else [na, na, "", ""]),
+            "Residual var (s_e^2)": [self.vcomp["residual"], self.bse_vcomp["residual"]]
+            + blank,
+            "Heritability (h2)": [self.h2, self.bse_h2, "", ""] + (
+                [f"{h2_lo:.3f}", f"{h2_hi:.3f}"] if h2_reason is None else [na, na]),
+            "theta (lme4)": [self.theta, self.bse_theta] + blank,
+        }
         vc = pd.DataFrame(
-            {"Estimate": [self.vcomp["kinship"], self.vcomp["residual"], self.h2, self.theta],
-             "Std.Err.": [self.bse_vcomp["kinship"], self.bse_vcomp["residual"],
-                          self.bse_h2, self.bse_theta]},
-            index=["Kinship var (s_k^2)", "Residual var (s_e^2)",
-                   "Heritability (h2)", "theta = sqrt(s_k^2/s_e^2)"])
-        smry.add_df(vc.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
+            [[f"{est:.4f}", f"{se:.4f}", *rest] for est, se, *rest in rows.values()],
+            index=list(rows), columns=["Estimate", "Std.Err.", "LR", "P>LR", lo, hi])
+        smry.add_df(vc)
+        self._equal_widths(smry)
+
         notes = []
         if self.aliased.any():
-            notes.append(f"{int(self.aliased.sum())} coefficients are aliased (linear "
-                         "combinations of earlier columns) and were not estimated.")
+            listed = ", ".join(aliased[:10]) + (", ..." if len(aliased) > 10 else "")
+            notes.append(f"{len(aliased)} coefficients are aliased (linear combinations of "
+                         f"earlier columns) and were not estimated: {listed}.")
         if self.delta == 0.0 and self.identified:
             notes.append("The kinship variance is estimated at zero (boundary of the "
                          "parameter space): the fit equals GLS/OLS; its standard error and "
@@ -1186,7 +1332,15 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                          "the likelihood is flat, s_k^2 = 0 by convention); their standard "
                          "errors are not reported.")
         notes.append(f"h2 = s_k^2 m/(s_k^2 m + s_e^2), m = mean diag(K) = "
-                     f"{model.mean_kinship_diagonal:.4g}")
+                     f"{model.mean_kinship_diagonal:.4g}; its interval is the "
+                     "profile-likelihood interval"
+                     + ("" if h2_reason is None else f" (n/a: {h2_reason})") + ". LR: "
+                     "likelihood-ratio test of s_k^2 = 0 (50:50 mixture of chi2(0) and "
+                     "chi2(1))" + ("" if lr is not None else f" (n/a: {facts['lr_reason']})")
+                     + ". theta = sqrt(s_k^2/s_e^2), lme4's parameter. Score: derivative "
+                     "of the profiled " + ("restricted " if self.reml else "")
+                     + "log-likelihood in delta = s_k^2/s_e^2 at the estimate (0 at an "
+                     "interior maximum).")
         for note in notes:
             smry.add_text(note)
         return smry

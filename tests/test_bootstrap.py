@@ -363,7 +363,7 @@ def test_summary_and_tables(small, small_boot):
     for part in ["Parametric bootstrap", "Replicates:", "999", "studentized intervals",
                  "Heritability (h2)", "Boot.SE", "Davison & Hinkley", f"{res.params[1]:.4f}",
                  f"{b.params.iloc[:, 1].std():.4f}", f"{ci.iloc[1, 0]:.4f}",
-                 f"{b.conf_int_vcomp().loc['h2', 1]:.4f}"]:
+                 f"{b.conf_int_vcomp().loc['h2', 'upper']:.4f}"]:
         assert part in text
     assert "999 replicates (REML), 0 failed" in repr(b)
 

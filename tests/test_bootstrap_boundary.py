@@ -140,14 +140,14 @@ def test_intervals_near_h2_one_cover_the_boundary(near_one, method):
     X, K, res, boot = near_one
     ci = boot.conf_int_vcomp(method=method)
     assert (ci.to_numpy() >= 0).all()
-    assert ci.loc["h2", 1] <= 1.0
+    assert ci.loc["h2", "upper"] <= 1.0
     # the boundary replicates: s_e^2 at most 1e-6 s_k^2 s, h2 within 1e-6 of 1
     top = 1e-6 * res.model._profile.delta_scale * boot.vcomp["kinship"].max()
-    assert 0.0 <= ci.loc["residual", 0] <= top and ci.loc["h2", 1] >= 1.0 - 1e-6
+    assert 0.0 <= ci.loc["residual", "lower"] <= top and ci.loc["h2", "upper"] >= 1.0 - 1e-6
     true_h2 = 2.0 * 0.5 / (2.0 * 0.5 + 1e-6)
-    assert ci.loc["residual", 0] <= 1e-6 <= ci.loc["residual", 1]
-    assert ci.loc["h2", 0] <= true_h2 <= ci.loc["h2", 1]
-    assert ci.loc["kinship", 0] <= 2.0 <= ci.loc["kinship", 1]
+    assert ci.loc["residual", "lower"] <= 1e-6 <= ci.loc["residual", "upper"]
+    assert ci.loc["h2", "lower"] <= true_h2 <= ci.loc["h2", "upper"]
+    assert ci.loc["kinship", "lower"] <= 2.0 <= ci.loc["kinship", "upper"]
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +173,8 @@ def test_variance_intervals_never_below_zero(near_zero, method):
     if method == "percentile":
         q = [stats.mstats.mquantiles(reps[:, j], [0.975], alphap=0, betap=0)[0]
              for j in range(3)]
-        assert_allclose(ci[1], q, rtol=0.05)
-    assert (ci[1].to_numpy() >= 0).all() and est[0] == 0
+        assert_allclose(ci["upper"], q, rtol=0.05)
+    assert (ci["upper"].to_numpy() >= 0).all() and est[0] == 0
     text = " ".join(str(boot.summary(vcomp_method=method)).split())
     assert "Variance intervals are clipped to [0, inf), h2 to [0, 1]" in text
     assert re.search(rf"At s_k\^2 = 0 \(h2 = 0\):\s+{boot.n_boundary_kinship} ", text)
@@ -252,7 +252,7 @@ def test_bootstrap_of_a_fit_at_the_residual_boundary():
         assert ref.converged and (ref.fit_info["boundary"] == "residual") == (i in at_end)
         assert_replicate_is_the_fit(boot, i, ref)
     ci = boot.conf_int_vcomp(alpha=0.2, method="percentile")
-    assert 1.0 - 1e-6 <= ci.loc["h2", 1] <= 1.0 and (ci.to_numpy() >= 0).all()
+    assert 1.0 - 1e-6 <= ci.loc["h2", "upper"] <= 1.0 and (ci.to_numpy() >= 0).all()
 
 
 @pytest.mark.parametrize("c", [30.0, 1e3])
@@ -303,6 +303,6 @@ def test_centred_grm_at_h2_one_under_reml():
         assert_replicate_is_the_fit(boot, i, ref)
         assert_allclose(boot.bse.iloc[i], ref.bse, rtol=1e-6)
     ci = boot.conf_int_vcomp(method="percentile")
-    assert ci.loc["residual", 0] <= 1e-6 * res.model._profile.delta_scale * boot.vcomp[
+    assert ci.loc["residual", "lower"] <= 1e-6 * res.model._profile.delta_scale * boot.vcomp[
         "kinship"].max()
-    assert 1.0 - 1e-6 <= ci.loc["h2", 1] <= 1.0
+    assert 1.0 - 1e-6 <= ci.loc["h2", "upper"] <= 1.0
