@@ -207,6 +207,8 @@ class KinshipMixedLM(base.LikelihoodModel):
     """
 
     def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
+        # internal (_fit_zeros): the decomposition of this very kinship, reused
+        decomposition = kwargs.pop("_decomposition", None)
         self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
         check_choice(missing, "missing", ("none", "drop", "raise"))
         n_rows = check_endog_shape(endog)
@@ -268,7 +270,8 @@ class KinshipMixedLM(base.LikelihoodModel):
                 f"columns): {len(names)} columns are linear combinations of earlier columns "
                 f"and are aliased, their coefficients reported as NaN: {shown}",
                 CollinearityWarning)
-        self.decomposition = KinshipDecomposition(self.kinship)
+        self.decomposition = (KinshipDecomposition(self.kinship) if decomposition is None
+                              else decomposition)
         self.n_blocks = self.decomposition.n_blocks
         self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
         exog_kept = self.exog[:, ~self.aliased]
@@ -662,9 +665,109 @@ class KinshipMixedLM(base.LikelihoodModel):
                                         fit_info=info, df_method=df_method)
             if df_method == "satterthwaite":
                 res.df_satterthwaite  # noqa: B018 (needs the data: computed now, kept)
+        # statsmodels' record of the fit settings (read by its generic checks and by
+        # _fit_collinear): the search needs no start, so start_params are those given, else
+        # statsmodels' default (zeros), unused
+        k = self.exog.shape[1]
+        res.mle_settings = {
+            "optimizer": "bounded" if method is None else method,
+            "start_params": (np.zeros(k) if start_params is None
+                             else np.array(start_params, dtype=float))}
         # statsmodels makes the names from the data on first use: made now, so that the
         # summary still works after remove_data()
         self.endog_names, self.exog_names  # noqa: B018
+        return KinshipMixedLMResultsWrapper(res)
+
+    def _fit_zeros(self, keep_index=None, start_params=None, return_auxiliary=False,
+                   k_params=None, **fit_kwds):
+        """
+        Fit the model with the coefficients of the columns not in ``keep_index`` held at 0.
+
+        statsmodels' private hook (``LikelihoodModel._fit_zeros``, used by its score tests
+        and ``_fit_collinear``). The model restricted to the kept columns (same endog,
+        kinship and decomposition, not decomposed again) is fitted with ``fit_kwds`` (``reml``,
+        ``use_t``, ``df_method``, ... as for :meth:`fit`), and its results are expanded to
+        the full parameter vector as statsmodels does: params, bse and the rows and columns
+        of ``cov_params()`` of the dropped columns are 0. Everything else (variance
+        components, ``llf``, BLUPs, residuals, degrees of freedom) is that of the restricted
+        fit, which is ``results_constrained``; ``keep_index`` and ``k_constr`` (the number of
+        columns dropped) are attached, as by statsmodels. The methods that refit or profile
+        the likelihood (``kinship_variance_test``, ``profile_conf_int``, ``bootstrap``,
+        ``simulate``, ``compare_lr_test``, ``scan``) are those of the restricted fit.
+
+        Parameters
+        ----------
+        keep_index : array_like of int or bool, slice, or None
+            Columns of exog kept (None: all).
+        start_params : array_like, optional
+            ``k`` or ``k + 2`` values in the full parameterization (see :meth:`fit`); the
+            kept entries (and the two variances) are passed to the restricted fit.
+        return_auxiliary, k_params
+            statsmodels' keywords, not used.
+        **fit_kwds
+            Keywords of :meth:`fit` for the restricted fit.
+
+        Returns
+        -------
+        KinshipMixedLMResultsWrapper
+        """
+        k = self.exog.shape[1]
+        keep = np.arange(k) if keep_index is None else np.arange(k)[keep_index]
+        keep = np.unique(keep)  # sorted, as the columns of the restricted model
+        if keep.size == 0:
+            raise ValueError("keep_index keeps no column of exog: the model needs at least "
+                             "one fixed effect")
+        if start_params is not None:
+            start_params = np.asarray(start_params, dtype=float)
+            if start_params.shape not in ((k,), (k + 2,)):
+                raise ValueError(
+                    f"start_params must hold the {k} fixed effects, optionally followed by "
+                    f"the kinship and residual variances ({k} or {k + 2} values); got shape "
+                    f"{start_params.shape}")
+            fit_kwds["start_params"] = np.concatenate([start_params[keep], start_params[k:]])
+        with warnings.catch_warnings():
+            # said already for this model
+            warnings.simplefilter("ignore", BinaryTraitWarning)
+            mod_constr = KinshipMixedLM(self.endog, self.exog[:, keep], kinship=self.kinship,
+                                        _decomposition=self.decomposition)
+        aliased = np.zeros(k, dtype=bool)  # dropped columns are held at 0, not aliased
+        aliased[keep] = mod_constr.aliased
+        lost = keep[self.aliased[keep] & ~mod_constr.aliased]
+        if lost.size:
+            # predict() of this model leaves its aliased columns out
+            raise ValueError(
+                "columns aliased in the full design are estimable once the others are "
+                "dropped, and would be left out of this model's predictions: "
+                + ", ".join(self.exog_names[i] for i in lost) + "; drop them too, or fit "
+                "KinshipMixedLM on the kept columns")
+        mod_constr.exog_names  # noqa: B018 (names made while the data are there)
+        res_constr = mod_constr.fit(**fit_kwds)
+        rc = res_constr._results
+        res = KinshipMixedLMResults.__new__(KinshipMixedLMResults)
+        res.__dict__.update(rc.__dict__)
+        res.model = self
+        res._cache = {}
+        params = np.zeros(k)
+        params[keep] = rc.params
+        res.params = params
+        norm_cov = np.zeros((k, k))
+        norm_cov[np.ix_(keep, keep)] = rc.normalized_cov_params
+        res.normalized_cov_params = norm_cov
+        res.aliased = aliased
+        res.k_fe = k
+        if getattr(rc, "_df_satterthwaite", None) is not None:
+            df = np.full(k, np.nan)
+            df[keep] = rc._df_satterthwaite
+            res._df_satterthwaite = df
+        # what needs the restricted model's data is that of the restricted fit: the summary's
+        # score and LR test, aic/bic (its rank), and the methods that refit or profile
+        res._cache.update(aic=rc.aic, bic=rc.bic, _summary_facts=rc._summary_facts())
+        for name in ("kinship_variance_test", "profile_conf_int", "bootstrap", "simulate",
+                     "compare_lr_test", "scan"):
+            setattr(res, name, getattr(rc, name))
+        res.keep_index = keep
+        res.k_constr = k - keep.size
+        res.results_constrained = res_constr
         return KinshipMixedLMResultsWrapper(res)
 
 
@@ -1135,6 +1238,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self._summary_facts()
         self._summary_h2_interval(0.05)
         super().remove_data()
+        self._residual_rot = None  # n values, like the data (random_effects needs the data)
 
     def _data_removed(self):
         return getattr(self.model, "_profile", None) is None

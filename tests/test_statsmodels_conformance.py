@@ -17,6 +17,7 @@ Adaptations, each because of what a mixed model is by design (each is repeated w
   CheckPredictReturns) are given the results through :class:`MarginalFitted`, which replaces
   ``fittedvalues`` by the marginal ``X b`` and nothing else.
 """
+import functools
 import json
 import pathlib
 import warnings
@@ -107,19 +108,27 @@ class CheckGenericKinship(tgm.CheckGenericMixin):
         # adaptation: fittedvalues include the BLUPs (see MarginalFitted)
         smt.check_predict_types(MarginalFitted(self.results))
 
-    # Not yet conformant (issue 12, left open): statsmodels' _fit_zeros refits the full model
-    # with fit(maxiter=0, method="nm", skip_hessian=True, ...) and the fixed effects alone as
-    # start_params, then overwrites params and normalized_cov_params; it cannot carry the
-    # constrained fit's variance components (s_e^2, delta: bse 0.0590 against 0.0834) nor
-    # its BLUPs (resid). It needs KinshipMixedLM._fit_zeros building the results at the
-    # constrained fit. _fit_collinear needs mle_settings and cov_type="HC0".
-    @pytest.mark.xfail(strict=True, reason="_fit_zeros does not carry the variance components")
-    def test_zero_constrained(self):
+    # statsmodels' zero-constraint checks (KinshipMixedLM._fit_zeros; issue 12). Adaptation:
+    # the fit settings of a mixed model (reml, use_t, df_method) are keywords of fit, not of
+    # the model, and the mixins fit new models (the restricted one, the collinear one)
+    # without them; so that each case checks its own settings, the case's fit_kwds are made
+    # the defaults of fit while the mixin runs.
+    def _with_fit_kwds(self, monkeypatch):
+        monkeypatch.setattr(KinshipMixedLM, "fit",
+                            functools.partialmethod(KinshipMixedLM.fit, **self.fit_kwds))
+
+    def test_zero_constrained(self, monkeypatch):
+        self._with_fit_kwds(monkeypatch)
         super().test_zero_constrained()
 
-    @pytest.mark.xfail(strict=True, reason="_fit_collinear needs mle_settings and HC0")
-    def test_zero_collinear(self):
-        super().test_zero_collinear()
+    def test_zero_collinear(self, monkeypatch):
+        # adaptation: the mixin runs its checks with cov_type="nonrobust" first, then again
+        # with the heteroscedasticity-robust "HC0"; the model has only the model-based
+        # covariance (fit(cov_type="HC0") is refused, test_fit_accepts_statsmodels_keywords):
+        # every check of the nonrobust pass must hold, and the HC0 pass must be refused
+        self._with_fit_kwds(monkeypatch)
+        with pytest.raises(ValueError, match="cov_type must be 'nonrobust'.*got 'HC0'"):
+            super().test_zero_collinear()
 
 
 class TestGenericKinshipArrays(CheckGenericKinship):
@@ -354,3 +363,74 @@ def test_f_test_satterthwaite_against_lmertest(seed, method):
     f1 = res.f_test(np.eye(len(cols))[1])
     assert_allclose(wt.table.loc["SNP1", "df_denom"], f1.df_denom, rtol=1e-12)
     assert_allclose(f1.df_denom, res.df_satterthwaite[1], rtol=1e-12)
+
+
+# -- _fit_zeros / _fit_collinear (issue 12), checked directly -----------------------------
+
+def test_fit_zeros_is_the_restricted_fit(fit):
+    kw = {"reml": False, "df_method": "satterthwaite"}
+    res = fit._fit_zeros([0, 2, 3], **kw)
+    ref = KinshipMixedLM(fit.endog, fit.exog[:, [0, 2, 3]], kinship=fit.kinship).fit(**kw)
+    # the decomposition of K is reused, not recomputed
+    assert res.results_constrained.model.decomposition is fit.decomposition
+    assert res.model is fit and res.k_constr == 1 and list(res.keep_index) == [0, 2, 3]
+    assert res.params[1] == 0 and res.bse[1] == 0
+    assert np.all(np.asarray(res.cov_params())[1] == 0)
+    assert_allclose(np.delete(np.asarray(res.params), 1), ref.params, rtol=1e-12)
+    assert_allclose(np.delete(np.asarray(res.bse), 1), ref.bse, rtol=1e-12)
+    assert_allclose(np.delete(np.asarray(res.pvalues), 1), ref.pvalues, rtol=1e-10)
+    # the variance components, likelihood, BLUPs and tests are those of the restricted fit
+    assert res.method == "ML" and res.df_method == "satterthwaite" and res.use_t
+    assert_allclose(res.vcomp, ref.vcomp, rtol=1e-12)
+    assert_allclose(res.bse_vcomp, ref.bse_vcomp, rtol=1e-12)
+    for name in ("llf", "aic", "bic", "h2", "bse_h2", "df_resid"):
+        assert_allclose(getattr(res, name), getattr(ref, name), rtol=1e-12)
+    assert_allclose(res.resid, ref.resid, rtol=1e-10, atol=1e-12)
+    assert_allclose(res.random_effects, ref.random_effects, rtol=1e-10, atol=1e-12)
+    assert_allclose(res.kinship_variance_test().statistic,
+                    ref.kinship_variance_test().statistic, rtol=1e-10)
+    assert_allclose(res.t_test("x2 - x3 = 0").df_denom, ref.t_test("x1 - x2 = 0").df_denom,
+                    rtol=1e-10)
+    # the summary's score and h2 interval are the restricted fit's
+    assert res._summary_facts()["score"] == ref._summary_facts()["score"]
+    assert res._summary_h2_interval(0.05) == ref._summary_h2_interval(0.05)
+    assert "x1" in str(res.summary())
+
+
+def test_fit_zeros_start_params_and_mle_settings(fit):
+    res = fit.fit()
+    assert res.mle_settings["optimizer"] == "bounded"
+    assert_allclose(res.mle_settings["start_params"], 0)  # none given: statsmodels' default
+    sk2, se2 = np.asarray(res.vcomp)
+    start = np.r_[np.asarray(res.params), sk2, se2]
+    # maxiter=0: held at the variances of start_params, for the kept columns
+    res0 = fit._fit_zeros([0, 1], start_params=start, maxiter=0)
+    assert_allclose(res0.delta, sk2 / se2, rtol=1e-12)
+    assert_allclose(res0.mle_settings["start_params"], start[[0, 1, 4, 5]])
+    with pytest.raises(ValueError, match="start_params"):
+        fit._fit_zeros([0, 1], start_params=np.zeros(3))
+
+
+def test_fit_collinear_drops_the_copies(fit):
+    x = np.column_stack([fit.exog, fit.exog[:, 1:]])
+    with pytest.warns(CollinearityWarning):
+        mod = KinshipMixedLM(fit.endog, x, kinship=fit.kinship)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the restricted model is full rank: no warning
+        res = mod._fit_collinear()
+    ref = fit.fit()
+    assert list(res.keep_index) == [0, 1, 2, 3]
+    assert_allclose(np.asarray(res.params)[:4], ref.params, rtol=1e-10)
+    assert np.all(np.asarray(res.params)[4:] == 0) and np.all(np.asarray(res.bse)[4:] == 0)
+    assert_allclose(res.vcomp, ref.vcomp, rtol=1e-10)
+    with pytest.raises(ValueError, match="cov_type"):
+        mod._fit_collinear(cov_type="HC0")
+
+
+def test_fit_zeros_refuses_to_lose_an_aliased_column(fit):
+    # x4 = x1 + x2 is aliased in the full design, estimable once x1 is dropped
+    x = np.column_stack([fit.exog, fit.exog[:, 1] + fit.exog[:, 2]])
+    with pytest.warns(CollinearityWarning):
+        mod = KinshipMixedLM(fit.endog, x, kinship=fit.kinship)
+    with pytest.raises(ValueError, match="x4"):
+        mod._fit_zeros([0, 2, 3, 4])
