@@ -24,7 +24,7 @@ $(VENV)/.installed-docs: setup.cfg pyproject.toml | $(PY)
 	touch $@
 
 demo: $(VENV)/.installed-demo
-	$(PY) examples/family_snp_study.py
+	$(PY) examples/family_snp_study.py docs/images
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q
