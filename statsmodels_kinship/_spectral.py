@@ -15,7 +15,6 @@ After rotation the covariance of the data is diagonal, ``s_e^2 diag(delta * lam 
 likelihood evaluation costs O(G p^2 + p^3) where G is the number of distinct eigenvalues (few
 for family pedigrees) or O(n p^2) when all eigenvalues differ.
 """
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +23,7 @@ from scipy.sparse import csgraph
 from threadpoolctl import ThreadpoolController
 
 from ._validation import available_memory
-from .exceptions import DenseKinshipWarning, KinshipMemoryError
+from .exceptions import DenseKinshipWarning, KinshipMemoryError, warn_at_user
 
 __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas",
            "EigenvalueGroups", "group_eigenvalues", "delta_grid", "delta_scale",
@@ -195,11 +194,11 @@ class KinshipDecomposition:
                 f"{free / 2**30:.3g} GiB are available; a sparse factorization of large "
                 "blocks is not available yet (it comes with several variance components)")
         if is_sparse and largest > self.DENSE_WARN_SIZE:
-            warnings.warn(
+            warn_at_user(
                 f"the sparse kinship has a block of {largest} individuals (connected through "
                 f"its nonzero pattern), decomposed as a dense {largest} x {largest} matrix: "
                 f"about {need / 2**30:.3g} GiB of memory and O(s^3) time",
-                DenseKinshipWarning, stacklevel=3)
+                DenseKinshipWarning)
         if psd_rtol is None:
             psd_rtol = self.psd_tolerance(self.value_precision(kinship), largest)
         self.psd_rtol = psd_rtol

@@ -19,13 +19,12 @@ The rule, applied by :func:`match_kinship` (the model) and by the scan:
 import numbers
 from numbers import Integral, Real
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .exceptions import LabelWarning
+from .exceptions import LabelWarning, warn_at_user
 
 __all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled", "data_labels",
            "match_kinship", "is_default_index", "id_hint", "warn_unlabelled_kinship",
@@ -182,12 +181,12 @@ def warn_unlabelled_kinship(labels, stacklevel=3):
     """LabelWarning when the data are labelled by IDs and the kinship is not."""
     if labels is None or is_default_index(labels):
         return
-    warnings.warn(
+    warn_at_user(
         f"the data are indexed by individual IDs ({_show(labels, 3)}) but kinship is an "
         "unlabelled array, matched to the rows by position: pass it as a DataFrame indexed "
         "(rows and columns) by the IDs to match by ID, or reset the data's index "
         "(data.reset_index(drop=True)) to state that the order is the same",
-        LabelWarning, stacklevel=stacklevel)
+        LabelWarning)
 
 
 def check_kinship(kinship, nobs, sym_rtol=1e-8):

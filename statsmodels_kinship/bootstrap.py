@@ -48,7 +48,6 @@ and method) plus, per replicate, one Cholesky factorisation and one triangular i
 size ``p``.
 """
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -61,7 +60,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from ._validation import as_rng, check_alpha, check_choice, check_count
-from .exceptions import IdentifiabilityWarning
+from .exceptions import IdentifiabilityWarning, warn_at_user
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
@@ -153,10 +152,10 @@ def _unidentified(results, what):
     warns that ``what`` inherits the arbitrary split."""
     reason = results.fit_info.get("identifiability") if not results.identified else None
     if reason is not None:
-        warnings.warn(f"{what}: the variance components of the fit are not identified ("
+        warn_at_user(f"{what}: the variance components of the fit are not identified ("
                       f"{reason}); replicate variance components are arbitrary points on a "
                       "ridge of equal likelihood (fixed effects are unaffected)",
-                      IdentifiabilityWarning, stacklevel=3)
+                      IdentifiabilityWarning)
     return reason
 
 
@@ -577,8 +576,8 @@ class _Progress:
             from tqdm.auto import tqdm
         except ImportError:
             if progress:
-                warnings.warn("progress=True needs the tqdm package, which is not installed",
-                              ModuleUnavailableWarning, stacklevel=3)
+                warn_at_user("progress=True needs the tqdm package, which is not installed",
+                              ModuleUnavailableWarning)
             return
         self.bar = tqdm(total=total, desc=desc, unit="rep", leave=False,
                         delay=0.0 if progress else 1.0)
@@ -713,12 +712,12 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     boot = KinshipBootstrapResults(results, out, seed=seed, batch_size=size,
                                    elapsed=time.perf_counter() - start)
     if boot.n_failed:
-        warnings.warn(
+        warn_at_user(
             f"{boot.n_failed} of {boot.nsim} bootstrap replicates did not converge (the "
             "model's search did not settle, e.g. a singular kinship with the residual "
             "variance near zero); they are kept in the replicate tables with converged == "
             f"False and left out of the intervals, which use {boot.n_used}",
-            ConvergenceWarning, stacklevel=2)
+            ConvergenceWarning)
     return boot
 
 
@@ -909,10 +908,10 @@ class KinshipBootstrapResults:
                     usable &= np.isfinite(reps_se[:, j]) & (reps_se[:, j] > 0)
                 if not usable.all():  # never silently: say how many and why
                     what = "estimate" if method != "studentized" else "estimate or std. error"
-                    warnings.warn(
+                    warn_at_user(
                         f"{int((~usable).sum())} of the {len(usable)} converged replicates have "
                         f"a non-finite {what} of {index[j]} and are left out of its {method} "
-                        "interval", ValueWarning, stacklevel=3)
+                        "interval", ValueWarning)
                 ci[j] = bootstrap_interval(estimate[j], reps[:, j], alpha, method, bse=se[j],
                                            bse_replicates=reps_se[:, j])
         return pd.DataFrame(ci, index=index, columns=[0, 1])
@@ -920,8 +919,8 @@ class KinshipBootstrapResults:
     def _check_extreme(self, alpha):
         r = int(self.converged.sum())
         if not (1 < (r + 1) * alpha / 2 and (r + 1) * (1 - alpha / 2) < r):  # as boot
-            warnings.warn(f"{r} replicates are too few for alpha = {alpha}: extreme order "
-                          "statistics are used as endpoints", ValueWarning, stacklevel=3)
+            warn_at_user(f"{r} replicates are too few for alpha = {alpha}: extreme order "
+                          "statistics are used as endpoints", ValueWarning)
 
     def conf_int(self, alpha=0.05, method="studentized"):
         """

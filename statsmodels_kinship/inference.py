@@ -11,7 +11,6 @@ r"""Inference beyond Wald for KinshipMixedLM fits.
 
 Every function takes a fitted :class:`~statsmodels_kinship.KinshipMixedLMResults` first.
 """
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 from ._spectral import serial_blas
 from ._validation import check_count
 from .bootstrap import _batch_refit, _check_interval_args, _check_results, _run, _unidentified
+from .exceptions import warn_at_user
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
            "t_test_satterthwaite", "f_test_satterthwaite", "LikelihoodRatioTestResults"]
@@ -101,9 +101,9 @@ def _bootstrap_pvalue(observed, replicates):
 def _lr_statistic(llf_full, llf_restricted, what):
     lr = 2.0 * (llf_full - llf_restricted)
     if lr < -1e-6 * max(1.0, abs(llf_full)):
-        warnings.warn(f"the {what} has a lower maximum log-likelihood than the model nested "
+        warn_at_user(f"the {what} has a lower maximum log-likelihood than the model nested "
                       f"in it (2 * difference = {lr:.4g}); the statistic is set to 0",
-                      ConvergenceWarning, stacklevel=3)
+                      ConvergenceWarning)
     return max(lr, 0.0)
 
 
@@ -213,10 +213,9 @@ def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
     _free_fit(restricted, "restricted")
     _check_nested(results, restricted)
     if results.reml or restricted.reml:
-        warnings.warn("compare_lr_test compares maximum-likelihood fits: the models were "
+        warn_at_user("compare_lr_test compares maximum-likelihood fits: the models were "
                       "fitted by REML, whose likelihoods are not comparable between models with "
-                      "different fixed effects, and are refitted by ML", ModelWarning,
-                      stacklevel=2)
+                      "different fixed effects, and are refitted by ML", ModelWarning)
         results = results.model.fit(reml=False) if results.reml else results
         restricted = restricted.model.fit(reml=False) if restricted.reml else restricted
     lr = _lr_statistic(results.llf, restricted.llf, "full model")
@@ -240,8 +239,8 @@ def compare_lr_test(results, restricted, method="chi2", nsim=1000, seed=None,
 
 def _warn_failed(out):
     if out.n_failed:
-        warnings.warn(f"{out.n_failed} of {out.nsim} bootstrap replicates did not converge "
-                      "and are left out of the p-value", ConvergenceWarning, stacklevel=3)
+        warn_at_user(f"{out.n_failed} of {out.nsim} bootstrap replicates did not converge "
+                      "and are left out of the p-value", ConvergenceWarning)
 
 
 def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch_size=None,

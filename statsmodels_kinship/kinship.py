@@ -16,14 +16,13 @@ differ by a factor 2: the GRM estimates twice the kinship coefficient (``A ~ 2 K
 about 1 rather than 0.5), which halves the fitted kinship variance.
 """
 from collections import namedtuple
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import sparse as sp
 
 from ._validation import _show, available_memory
-from .exceptions import GenotypeWarning, KinshipMemoryError
+from .exceptions import GenotypeWarning, KinshipMemoryError, warn_at_user
 
 __all__ = ["kinship_from_pedigree", "inverse_relationship_matrix", "genomic_relationship_matrix",
            "individual_labels", "SparseKinship", "InverseRelationship"]
@@ -825,10 +824,10 @@ def genomic_relationship_matrix(genotypes, *, missing="pairwise", missing_code=N
     grm, shared, keep = _grm_sums(x)
     if not keep.all():
         skipped = [snp_names[j] for j in np.flatnonzero(~keep)]
-        warnings.warn(f"{len(skipped)} of {x.shape[1]} SNPs skipped as without variation "
+        warn_at_user(f"{len(skipped)} of {x.shape[1]} SNPs skipped as without variation "
                       "(the same genotype in every individual where observed: monomorphic, "
                       f"or all heterozygous) or never observed: {_show(skipped)}",
-                      GenotypeWarning, stacklevel=2)
+                      GenotypeWarning)
     if not keep.any():
         raise ValueError(f"no polymorphic SNP among the {x.shape[1]} given varies between "
                          "individuals: the GRM is undefined")

@@ -645,8 +645,8 @@ class KinshipMixedLM(base.LikelihoodModel):
             with serial_blas():
                 delta, _, info = self._profile.maximize(reml)
             if not info["converged"]:
-                warnings.warn("KinshipMixedLM fit did not converge: " + info["message"],
-                              ConvergenceWarning, stacklevel=2)
+                warn_at_user("KinshipMixedLM fit did not converge: " + info["message"],
+                             ConvergenceWarning)
         else:
             delta = float(kinship_ratio)
             if not np.isfinite(delta) or delta < 0:
@@ -657,8 +657,8 @@ class KinshipMixedLM(base.LikelihoodModel):
         # with the ratio held fixed only s_e^2 is estimated: identified
         info["identifiability"] = reason
         if reason is not None:
-            warnings.warn("the variance components are not identified: "
-                          + info["identifiability"], IdentifiabilityWarning, stacklevel=2)
+            warn_at_user("the variance components are not identified: "
+                         + info["identifiability"], IdentifiabilityWarning)
         with serial_blas():
             res = KinshipMixedLMResults(self, delta, reml=reml,
                                         use_t=use_t or df_method == "satterthwaite",
@@ -923,6 +923,81 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             return super().conf_int(alpha=alpha)
         q = stats.t.ppf(1 - alpha / 2, self.df_satterthwaite)
         return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
+
+    def get_prediction(self, exog=None, transform=True, row_labels=None):
+        """
+        Marginal predictions ``x'b`` with their standard errors, confidence intervals and
+        prediction intervals (statsmodels' ``PredictionResults``, as OLS/GLS return).
+
+        Parameters
+        ----------
+        exog : array_like or DataFrame, optional
+            New rows of the design (default: the model's rows). For a formula model with
+            ``transform=True``, a DataFrame with the formula's variables, transformed
+            through the formula's design as :meth:`predict` does; otherwise columns are
+            matched by position.
+        transform : bool, default True
+            Pass ``exog`` through the formula (formula models only).
+        row_labels : array_like, optional
+            Row labels of ``summary_frame()`` (default: the index of ``exog``, or the
+            model's row labels).
+
+        Returns
+        -------
+        statsmodels.regression._prediction.PredictionResults
+            ``predicted_mean``, ``se_mean``, ``var_pred_mean``, ``conf_int(obs=...)`` and
+            ``summary_frame(alpha)`` with the columns ``mean``, ``mean_se``,
+            ``mean_ci_lower``, ``mean_ci_upper``, ``obs_ci_lower``, ``obs_ci_upper``.
+
+        Notes
+        -----
+        These are **marginal** predictions: ``mean = x'b`` (aliased columns left out, as
+        in :meth:`predict`), ``mean_se = sqrt(x' C x)`` with ``C`` the covariance of the
+        non-aliased fixed effects (``cov_params()``). The observation interval is for one
+        new record of a *new individual unrelated to the sample*: its variance is
+        ``x' C x + s_k^2 m + s_e^2``, with ``m`` the mean diagonal of the kinship matrix
+        (``model.mean_kinship_diagonal``), i.e. the phenotypic variance of a typical
+        individual (``s_k^2 m + s_e^2``, the same ``m`` as in ``h2``). It does not use the
+        BLUPs, so it is not the interval for a relative of the sample or for a person
+        in the data; conditional (BLUP-based) predictions for relatives are planned
+        (issue 11).
+
+        Intervals use the normal distribution, or t when ``use_t``: with ``df_resid``
+        (n - rank(X)) degrees of freedom, and with ``df_method="satterthwaite"`` with the
+        Satterthwaite degrees of freedom of each row's contrast ``x'b`` (computed from
+        the model's data, so unavailable after ``remove_data()``); the observation
+        interval uses the same degrees of freedom as the row's mean.
+        """
+        from statsmodels.regression._prediction import PredictionResults
+
+        if exog is not None:
+            exog, exog_index = self._transform_predict_exog(exog, transform=transform)
+            if row_labels is None:
+                row_labels = exog_index
+            exog = np.asarray(exog, dtype=float)
+            if exog.ndim == 1:
+                exog = exog[None, :]
+        else:
+            exog = np.asarray(self.model.exog, dtype=float)
+            if row_labels is None:
+                row_labels = getattr(self.model.data, "row_labels", None)
+        k = len(self.aliased)
+        if exog.ndim != 2 or exog.shape[1] != k:
+            raise ValueError(f"exog must have the model's {k} columns; got shape "
+                             f"{exog.shape}")
+        kept = ~np.asarray(self.aliased)
+        x = exog[:, kept]
+        predicted_mean = self.model.predict(self.params, exog)
+        cov = np.asarray(self._kept()[1])
+        var_pred_mean = np.einsum("ij,jk,ik->i", x, cov, x)
+        s_k2, s_e2 = (float(v) for v in np.asarray(self.vcomp))
+        var_resid = s_k2 * self.model.mean_kinship_diagonal + s_e2
+        df = self.df_resid
+        if self.use_t and self.df_method == "satterthwaite":
+            df = np.asarray(inference._satterthwaite(self, x), dtype=float)
+        dist = "t" if self.use_t else "norm"
+        return PredictionResults(predicted_mean, var_pred_mean, var_resid, df=df, dist=dist,
+                                 row_labels=row_labels)
 
     def _constraints(self, r_matrix):
         """Numeric (R, q) for a hypothesis on the fixed effects, restricted to the

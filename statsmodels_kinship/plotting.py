@@ -4,7 +4,6 @@ Both take the DataFrame returned by :func:`statsmodels_kinship.scan.scan` (or an
 a p-value column) and draw on a matplotlib Axes; matplotlib is imported only when a figure
 is drawn (``pip install statsmodels-kinship[plot]``).
 """
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ValueWarning
 
 from .scan import genomic_inflation
+from .exceptions import warn_at_user
 
 __all__ = ["manhattan_plot", "qq_plot"]
 
@@ -100,9 +100,9 @@ def _pvalues(frame, column, what="frame"):
         raise ValueError(f"{name} has no p-value to draw: all {len(p)} are "
                          + ("missing (NaN) or 0" if len(p) else "absent (no rows)"))
     if zero.any():
-        warnings.warn(f"{name}: {int(zero.sum())} p-values are exactly 0 (underflow: -log10 p "
+        warn_at_user(f"{name}: {int(zero.sum())} p-values are exactly 0 (underflow: -log10 p "
                       f"is infinite) and are left out of the figure: "
-                      f"{_show_pairs(labels[zero], p[zero])}", ValueWarning, stacklevel=3)
+                      f"{_show_pairs(labels[zero], p[zero])}", ValueWarning)
     return p, keep
 
 

@@ -44,7 +44,8 @@ from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
 from ._validation import (_show, check_bool, check_choice, check_count, id_hint,
                           is_default_index, is_labelled)
 from .bootstrap import _check_progress, _Progress
-from .exceptions import BinaryTraitWarning, GenotypeWarning, IdentifiabilityWarning, LabelWarning
+from .exceptions import (BinaryTraitWarning, GenotypeWarning, IdentifiabilityWarning,
+                         LabelWarning, warn_at_user)
 from .kinship import SparseKinship, _genotype_values, _missing_codes
 
 __all__ = ["scan", "genomic_inflation"]
@@ -149,11 +150,10 @@ class _Null:
 
     def __init__(self, results, method, use_t):
         if not results.identified:
-            warnings.warn("scan: the null model's variance components are not identified ("
+            warn_at_user("scan: the null model's variance components are not identified ("
                           + results.fit_info["identifiability"] + "); each SNP's variance "
                           "ratio is arbitrary (its Wald test of beta is not affected when the "
-                          "likelihood is flat in the ratio)", IdentifiabilityWarning,
-                          stacklevel=4)
+                          "likelihood is flat in the ratio)", IdentifiabilityWarning)
         model = results.model
         self.decomposition = model.decomposition
         lam = np.asarray(self.decomposition.eigenvalues, dtype=float)
@@ -616,11 +616,10 @@ def _rows_by_label(ids, model, what):
     ids = pd.Index(ids)
     if labels is None:  # the model's data carry no labels: match by position
         if not is_default_index(ids):
-            warnings.warn(
+            warn_at_user(
                 f"the individuals of {what} ({_show(ids, 3)}) are matched to the null model's "
                 "rows by position: its data carry no IDs (numpy arrays); fit the null model "
-                "to pandas data indexed by the IDs to match them by ID", LabelWarning,
-                stacklevel=5)
+                "to pandas data indexed by the IDs to match them by ID", LabelWarning)
         return _rows_by_position(len(ids), model, what)
     if ids.has_duplicates:
         raise ValueError(f"{what} has duplicated individual IDs: "
@@ -1161,9 +1160,9 @@ def _untested_warning(values, names):
     if len(idle) == len(flag):
         raise ValueError(f"no SNP varies among the model's individuals: all {len(flag)} are "
                          f"monomorphic or never observed ({shown}); nothing to test")
-    warnings.warn(f"{len(idle)} of {len(flag)} SNPs not tested, without variation among the "
+    warn_at_user(f"{len(idle)} of {len(flag)} SNPs not tested, without variation among the "
                   f"model's individuals (flag 'monomorphic' or 'missing'): {shown}",
-                  GenotypeWarning, stacklevel=3)
+                  GenotypeWarning)
 
 
 def _frame(values, source, attrs):
