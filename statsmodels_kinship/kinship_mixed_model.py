@@ -517,6 +517,18 @@ class KinshipMixedLM(base.LikelihoodModel):
 
     # -- fitting ------------------------------------------------------------------------
 
+    def _check_start_params(self, start_params):
+        """``start_params`` as floats: the k fixed effects, optionally followed by the kinship
+        and residual variances, or an error naming the expected length."""
+        k = self.exog.shape[1]
+        start_params = np.asarray(start_params, dtype=float)
+        if start_params.shape not in ((k,), (k + 2,)):
+            raise ValueError(
+                f"start_params must hold the {k} fixed effects, optionally followed by the "
+                f"kinship and residual variances ({k} or {k + 2} values); got shape "
+                f"{start_params.shape}")
+        return start_params
+
     def _check_fit_keywords(self, start_params, method, maxiter, disp, full_output, cov_type,
                             cov_kwds, kinship_ratio):
         """Validate statsmodels' standard keywords of :meth:`fit`; returns the variance
@@ -538,12 +550,7 @@ class KinshipMixedLM(base.LikelihoodModel):
             raise ValueError(f"maxiter must be an integer >= 0 or None, got {maxiter!r}")
         k = self.exog.shape[1]
         if start_params is not None:
-            start_params = np.asarray(start_params, dtype=float)
-            if start_params.shape not in ((k,), (k + 2,)):
-                raise ValueError(
-                    f"start_params must hold the {k} fixed effects, optionally followed by "
-                    f"the kinship and residual variances ({k} or {k + 2} values); got shape "
-                    f"{start_params.shape}")
+            start_params = self._check_start_params(start_params)
             kept = np.concatenate([~self.aliased, np.ones(len(start_params) - k, bool)])
             if not np.all(np.isfinite(start_params[kept])):
                 raise ValueError(f"start_params must be finite (NaN allowed only for aliased "
@@ -718,12 +725,7 @@ class KinshipMixedLM(base.LikelihoodModel):
             raise ValueError("keep_index keeps no column of exog: the model needs at least "
                              "one fixed effect")
         if start_params is not None:
-            start_params = np.asarray(start_params, dtype=float)
-            if start_params.shape not in ((k,), (k + 2,)):
-                raise ValueError(
-                    f"start_params must hold the {k} fixed effects, optionally followed by "
-                    f"the kinship and residual variances ({k} or {k + 2} values); got shape "
-                    f"{start_params.shape}")
+            start_params = self._check_start_params(start_params)
             fit_kwds["start_params"] = np.concatenate([start_params[keep], start_params[k:]])
         with warnings.catch_warnings():
             # said already for this model
