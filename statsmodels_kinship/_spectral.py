@@ -22,7 +22,7 @@ from scipy import linalg, optimize, sparse
 from scipy.sparse import csgraph
 from threadpoolctl import ThreadpoolController
 
-from ._validation import available_memory
+from ._validation import MEMORY_FRACTION, available_memory
 from .exceptions import DenseKinshipWarning, KinshipMemoryError, warn_at_user
 
 __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "serial_blas",
@@ -116,7 +116,7 @@ class KinshipDecomposition:
     DENSE_WARN_SIZE = 5000
     #: The decomposition is refused up front when it would need more than this fraction of
     #: the memory available (:func:`~statsmodels_kinship._validation.available_memory`).
-    MEMORY_FRACTION = 0.8
+    MEMORY_FRACTION = MEMORY_FRACTION
     #: The floor of the PSD tolerance (float64 values, small blocks).
     PSD_RTOL = 1e-8
 

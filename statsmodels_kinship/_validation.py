@@ -29,7 +29,8 @@ from .exceptions import LabelWarning, warn_at_user
 __all__ = ["align_kinship", "check_kinship", "check_endog", "is_labelled", "data_labels",
            "match_kinship", "is_default_index", "id_hint", "warn_unlabelled_kinship",
            "check_endog_shape", "all_rows_missing",
-           "available_memory", "check_count", "as_rng", "check_alpha", "check_bool",
+           "available_memory", "MEMORY_FRACTION", "check_count", "as_rng", "check_alpha",
+           "check_bool",
            "check_choice"]
 
 
@@ -292,6 +293,11 @@ def check_endog(endog):
     if np.ptp(y) == 0:
         raise ValueError(f"endog is constant (every value is {y.flat[0]!r}): no variance to "
                          "decompose")
+
+
+#: A dense kinship computation is refused up front when it would need more than this fraction
+#: of :func:`available_memory`.
+MEMORY_FRACTION = 0.8
 
 
 def available_memory():

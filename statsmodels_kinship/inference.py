@@ -19,8 +19,8 @@ from statsmodels.stats.contrast import ContrastResults
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
 from ._spectral import serial_blas
-from ._validation import check_count
-from .bootstrap import _batch_refit, _check_interval_args, _check_results, _run, _unidentified
+from ._validation import check_alpha, check_count
+from .bootstrap import _batch_refit, _check_results, _run, _unidentified
 from .exceptions import warn_at_user
 
 __all__ = ["compare_lr_test", "kinship_variance_test", "profile_conf_int", "satterthwaite_df",
@@ -447,7 +447,7 @@ def profile_conf_int(results, alpha=0.05, which=("h2", "kinship")):
     ['estimate', 'std_err', 'wald_lower', 'wald_upper', 'lower', 'upper']
     """
     _check_results(results)
-    alpha = _check_interval_args(alpha, "percentile")[0]
+    alpha = check_alpha(alpha)
     if not results.identified:
         raise ValueError("profile_conf_int: the variance components are not identified ("
                          + results.fit_info["identifiability"] + "): the profile likelihood "

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse as sp
 
-from ._validation import _show, available_memory
+from ._validation import MEMORY_FRACTION, _show, available_memory
 from .exceptions import GenotypeWarning, KinshipMemoryError, warn_at_user
 
 __all__ = ["kinship_from_pedigree", "inverse_relationship_matrix", "genomic_relationship_matrix",
@@ -417,9 +417,6 @@ def _read_pedigree(ped, family, individual, father, mother, sex, labels, purpose
 
 
 #: Share of the available memory that :func:`kinship_from_pedigree` may plan to use.
-_MEMORY_FRACTION = 0.8
-
-
 def _check_block_memory(famcode, fam, sparse):
     """Raise :class:`KinshipMemoryError` before the family blocks are computed when they (and
     the result) would not fit in memory: the kinship of one large connected pedigree is dense."""
@@ -434,7 +431,7 @@ def _check_block_memory(famcode, fam, sparse):
     need = 2 * batch + (40 * float(np.sum(sizes.astype(float) ** 2)) if sparse
                         else 8.0 * n * n)
     free = available_memory()
-    if free is None or need <= _MEMORY_FRACTION * free:
+    if free is None or need <= MEMORY_FRACTION * free:
         return
     big = int(np.argmax(sizes))
     name = fam[np.argmax(famcode == big)]
