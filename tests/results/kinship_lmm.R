@@ -29,6 +29,8 @@
 ##                                          mkMerMod()
 ##   write_exact_json(results, out_file)    the JSON file, every double written with the
 ##                                          fewest digits (15 to 17) that read back to it
+##   fit_lmertest(y, X, K, REML)            the model by optimize() on theta, as an lmerTest
+##                                          model (Satterthwaite's df; lmerTest loaded)
 ##
 ## Needs the packages Matrix, lme4 and jsonlite (loaded by the scripts).
 
@@ -341,4 +343,22 @@ multi_summary <- function(fit, lf, blups = TRUE) {
         res$fitted <- I(unname(fitted(fit)))                      # X b + sum_j Z_j u_j
     }
     res
+}
+
+## ------------------------------------------------------------ lmerTest fits
+
+## The kinship model fitted by lme4's modular interface (theta by optimize() on [0, 20], to
+## 1e-12) and turned into an lmerTest model, for Satterthwaite's df (lmertest_seed.R,
+## lmertest_anova.R). Needs lmerTest loaded by the script.
+fit_lmertest <- function(y, X, K, REML) {
+    R_sp <- chol_sparse(K)                            # chol(K) as a dgCMatrix
+    lf <- kinship_lformula(y, X, R_sp, REML)
+    devfun <- do.call(mkLmerDevfun, lf)
+    o <- optimize(devfun, c(0, 20), tol = 1e-12)
+    stopifnot(o$minimum < 19)
+    opt <- kinship_opt(devfun, o$minimum, "optimize")   # fval = devfun(theta)
+    fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
+    m <- lmerTest:::as_lmerModLT(fit, devfun)
+    stopifnot(inherits(m, "lmerModLmerTest"))
+    m
 }

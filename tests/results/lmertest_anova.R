@@ -26,17 +26,6 @@ script_dir <- if (length(script_file) == 1) dirname(normalizePath(script_file)) 
 source(file.path(script_dir, "kinship_lmm.R"))
 cmd <- script_arguments(script_dir, "lmertest_anova.json")
 
-## as fit_lmertest() in lmertest_seed.R
-fit_lmertest <- function(y, X, K, REML) {
-    lf <- kinship_lformula(y, X, chol_sparse(K), REML)
-    devfun <- do.call(mkLmerDevfun, lf)
-    o <- optimize(devfun, c(0, 20), tol = 1e-12)
-    stopifnot(o$minimum < 19)
-    fit <- mkMerMod(environment(devfun), kinship_opt(devfun, o$minimum, "optimize"),
-                    lf$reTrms, fr = lf$fr)
-    lmerTest:::as_lmerModLT(fit, devfun)
-}
-
 t_start <- proc.time()[["elapsed"]]
 seed <- read_seed_data(cmd$data_dir)
 X <- cbind(Intercept = 1, seed$D[, c("SNP1", "SNP3", "SNP5", "SNP11", "SNP15", "SNP64")])

@@ -39,21 +39,6 @@ source(file.path(script_dir, "kinship_lmm.R"))
 cmd <- script_arguments(script_dir, "lmertest_seed.json")
 out_file <- cmd$out_file
 
-## The lme4 fit (kinship_lmm.R: Zt replaced by chol(K) %*% Zt), theta by optimize() alone,
-## handed to lmerTest.
-fit_lmertest <- function(y, X, K, REML) {
-    R_sp <- chol_sparse(K)                            # chol(K) as a dgCMatrix
-    lf <- kinship_lformula(y, X, R_sp, REML)
-    devfun <- do.call(mkLmerDevfun, lf)
-    o <- optimize(devfun, c(0, 20), tol = 1e-12)
-    stopifnot(o$minimum < 19)
-    opt <- kinship_opt(devfun, o$minimum, "optimize")   # fval = devfun(theta)
-    fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
-    m <- lmerTest:::as_lmerModLT(fit, devfun)
-    stopifnot(inherits(m, "lmerModLmerTest"))
-    m
-}
-
 record <- function(m, L, contrast_name) {
     co <- summary(m, ddf = "Satterthwaite")$coefficients   # summary(m)$coefficients
     rownames(co) <- sub("^X", "", rownames(co))
