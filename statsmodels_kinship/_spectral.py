@@ -30,7 +30,8 @@ __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "ser
            "extend_delta_grid", "residual_spectrum", "spectrum_is_spread", "GROUP_RTOL",
            "GROUP_ATOL",
            "DELTA_GRID_SIZE", "DELTA_LOG_RANGE", "DELTA_LOG_MAX", "BOUNDARY_SLOPE_MAX",
-           "residual_boundary", "IDENTIFIABILITY_RTOL"]
+           "residual_boundary", "IDENTIFIABILITY_RTOL", "gls_from_cross", "profiled_loglike",
+           "chol_inverse"]
 
 LOG_2PI = np.log(2 * np.pi)
 #: Eigenvalues equal to within this fraction of their value, or within ``GROUP_ATOL`` times
@@ -526,6 +527,45 @@ def residual_boundary(delta_max, slope):
                    "estimated as zero (h2 = 1)")
 
 
+def gls_from_cross(cross, p):
+    """GLS solution from the weighted cross products ``[X y]' W [X y]`` (``W = V^-1`` up to
+    the residual variance), shared by every likelihood of the engine.
+
+    Returns a dict with ``params``, ``rss`` (``r' W r`` at the GLS estimate), ``chol_A`` (lower
+    Cholesky factor of ``A = X' W X``) and ``logdet_a`` (``log det A``); the caller adds
+    ``logdet_v``.
+    """
+    try:
+        chol = linalg.cholesky(cross, lower=True, check_finite=False)
+        chol_a, l_vec, rss = chol[:p, :p], chol[p, :p], chol[p, p] ** 2
+    except linalg.LinAlgError:
+        # y (numerically) in the column space of X: solve by parts
+        chol_a = linalg.cholesky(cross[:p, :p], lower=True, check_finite=False)
+        l_vec = linalg.solve_triangular(chol_a, cross[:p, p], lower=True)
+        rss = max(cross[p, p] - l_vec @ l_vec, 0.0)
+    params = linalg.solve_triangular(chol_a.T, l_vec, lower=False)
+    return {"params": params, "rss": rss, "chol_A": chol_a,
+            "logdet_a": 2.0 * float(np.log(np.diag(chol_a)).sum())}
+
+
+def profiled_loglike(sol, n, p, reml):
+    """The (restricted) log-likelihood profiled over the fixed effects and the residual
+    variance, from a GLS solution (:func:`gls_from_cross` plus ``logdet_v = log det V/s_e^2``)::
+
+        -2 llf_ML   = n (1 + log(2 pi RSS / n)) + logdet_v
+        -2 llf_REML = (n - p) (1 + log(2 pi RSS / (n - p))) + logdet_v + log det X'V^-1X s_e^2
+
+    the second being lme4's REML criterion (it omits ``log det X'X``).
+    """
+    dof = n - p if reml else n
+    if sol["rss"] <= 0:
+        return np.inf
+    val = dof * (1.0 + LOG_2PI + np.log(sol["rss"] / dof)) + sol["logdet_v"]
+    if reml:
+        val += sol["logdet_a"]
+    return -0.5 * val
+
+
 class ProfiledLikelihood:
     """(Restricted) log-likelihood of rotated data as a function of ``delta = s_k^2 / s_e^2``.
 
@@ -586,25 +626,9 @@ class ProfiledLikelihood:
         ``X~'WX~``), ``logdet_v`` (sum log(delta lam + 1)) and ``logdet_a``.
         """
         d = delta * self._lam + 1.0
-        w = 1.0 / d
-        m = self._weighted_cross(w)
-        p = self.p
-        try:
-            chol = linalg.cholesky(m, lower=True, check_finite=False)
-            chol_a, l_vec, rss = chol[:p, :p], chol[p, :p], chol[p, p] ** 2
-        except linalg.LinAlgError:
-            # y (numerically) in the column space of X: solve by parts
-            chol_a = linalg.cholesky(m[:p, :p], lower=True, check_finite=False)
-            l_vec = linalg.solve_triangular(chol_a, m[:p, p], lower=True)
-            rss = max(m[p, p] - l_vec @ l_vec, 0.0)
-        params = linalg.solve_triangular(chol_a.T, l_vec, lower=False)
-        return {
-            "params": params,
-            "rss": rss,
-            "chol_A": chol_a,
-            "logdet_v": float(self._count @ np.log(d)),
-            "logdet_a": 2.0 * float(np.log(np.diag(chol_a)).sum()),
-        }
+        sol = gls_from_cross(self._weighted_cross(1.0 / d), self.p)
+        sol["logdet_v"] = float(self._count @ np.log(d))
+        return sol
 
     def _loglike_grid(self, deltas, reml):
         """loglike at many deltas; one batched Cholesky when eigenvalues are grouped."""
@@ -629,14 +653,7 @@ class ProfiledLikelihood:
         return self._loglike_from(self.solve(delta), reml)
 
     def _loglike_from(self, sol, reml):
-        n, p = self.n, self.p
-        dof = n - p if reml else n
-        if sol["rss"] <= 0:
-            return np.inf
-        val = dof * (1.0 + LOG_2PI + np.log(sol["rss"] / dof)) + sol["logdet_v"]
-        if reml:
-            val += sol["logdet_a"]
-        return -0.5 * val
+        return profiled_loglike(sol, self.n, self.p, reml)
 
     def score(self, delta, reml=True):
         """Derivative of the profiled (restricted) log-likelihood with respect to ``delta``.

@@ -316,6 +316,58 @@ def kinship_variance_test(results, method="mixture", nsim=1000, seed=None, batch
     return out
 
 
+def variance_component_test(results, component, method="mixture"):
+    r"""
+    Likelihood-ratio test that one variance component is zero, the others estimated.
+
+    Parameters
+    ----------
+    results : KinshipMixedLMResults
+        A fit with several variance components (or repeated records), REML or ML (the test
+        uses the same method).
+    component : str
+        The component's name (``results.vcomp.index``, not ``"residual"``).
+    method : {'mixture'}
+        The statistic is referred to the 50:50 mixture of chi-square(0) and chi-square(1),
+        as in :func:`kinship_variance_test` (Self & Liang 1987; exact asymptotically when
+        the other components are inside the parameter space).
+
+    Returns
+    -------
+    LikelihoodRatioTestResults
+        ``df_diff`` is 1.
+
+    Notes
+    -----
+    The restricted fit is the engine's maximisation with the component held at 0 (the
+    model without it), so the statistic is ``2 (llf - llf_0)`` for two fits on one
+    likelihood.
+    """
+    _check_results(results)
+    if method != "mixture":
+        raise ValueError(f"method must be 'mixture' for a model with several components, got "
+                         f"{method!r}")
+    names = list(results.vcomp.index[:-1])
+    if component not in names:
+        raise ValueError(f"component must be one of {names}, got {component!r}")
+    _unidentified(results, "variance_component_test")
+    _free_fit(results, "given")
+    engine = results.model._engine
+    if engine is None:
+        raise ValueError("the model's data were removed (remove_data()): the test refits it")
+    j = names.index(component)
+    start = np.asarray(results.gamma, dtype=float).copy()
+    start[j] = 0.0
+    fixed = np.zeros(len(names), dtype=bool)
+    fixed[j] = True
+    with serial_blas():
+        _, llf_0, _ = engine.maximize(results.reml, start=start, fixed=fixed)
+    lr = 0.0 if results.gamma[j] == 0 else _lr_statistic(results.llf, llf_0, "fit")
+    p = 0.5 * stats.chi2.sf(lr, 1) if lr > 0 else 1.0
+    return LikelihoodRatioTestResults(lr, p, 1, "mixture", "0.5 chi2(0) + 0.5 chi2(1)",
+                                      (results.llf, llf_0))
+
+
 # -- profile likelihood -------------------------------------------------------------------
 
 class _Profile:

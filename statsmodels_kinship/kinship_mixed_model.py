@@ -29,6 +29,8 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
 from . import bootstrap, inference
+from ._components import build_components, kinship_dict, needs_engine
+from ._engine import BlockLikelihood, CovarianceStructure
 from ._spectral import (
     IDENTIFIABILITY_RTOL,
     LOG_2PI,
@@ -36,6 +38,7 @@ from ._spectral import (
     ProfiledLikelihood,
     aliased_columns,
     chol_inverse,
+    profiled_loglike,
     residual_spectrum,
     serial_blas,
     spectrum_is_spread,
@@ -109,6 +112,41 @@ def _centre(endog, exog):
             f"squares is zero (OLS residual norm {norm_r:.3g}, {norm_r / norm_y:.3g} times "
             "the norm of endog), so there is no variance left to decompose")
     return b0, resid
+
+
+def _ridge(info, names, rtol=1e-7):
+    """The components that the data cannot separate, from the observed information of the
+    variance components (those not at 0, and the residual): None when identified, else a
+    message naming the components along the direction of (near) zero information."""
+    if len(names) < 2:
+        return None
+    d = np.sqrt(np.abs(np.diag(info)))
+    if not np.all(d > 0):
+        return (f"the likelihood is flat in {', '.join(n for n, v in zip(names, d) if v == 0)}")
+    corr = info / np.outer(d, d)
+    lam, vec = np.linalg.eigh(corr)
+    if lam[0] > rtol * max(lam[-1], 1.0):
+        return None
+    along = [n for n, v in zip(names, vec[:, 0]) if abs(v) > 0.1]
+    return (f"the likelihood is flat along a direction that trades off {', '.join(along)} "
+            f"(smallest eigenvalue of the scaled information matrix {lam[0]:.2g}): their "
+            "split is not determined by the data")
+
+
+def _vc_design(name, formula, data):
+    """The design of a grouping component from its formula (statsmodels MixedLM's
+    ``vc_formula``), evaluated on the whole data (rows are dropped with the model's)."""
+    import patsy
+
+    if not isinstance(formula, str):
+        raise TypeError(f"vc_formula[{name!r}] must be a formula string such as "
+                        f"'0 + C(household)', got {formula!r}")
+    try:
+        design = patsy.dmatrix(formula, data, NA_action="raise", return_type="dataframe")
+    except PatsyError as err:
+        raise ValueError(f"vc_formula[{name!r}] = {formula!r} cannot be evaluated on the data "
+                         f"(a column missing, or missing values in it?): {err}") from None
+    return design
 
 
 class KinshipMixedLM(base.LikelihoodModel):
@@ -206,9 +244,28 @@ class KinshipMixedLM(base.LikelihoodModel):
     (2,)
     """
 
-    def __init__(self, endog, exog, kinship, missing="none", hasconst=None, **kwargs):
+    def __init__(self, endog, exog, kinship=None, missing="none", hasconst=None,
+                 exog_vc=None, individual=None, **kwargs):
         # internal (_fit_zeros): the decomposition of this very kinship, reused
         decomposition = kwargs.pop("_decomposition", None)
+        row_labels = kwargs.pop("_row_labels", None)  # from_formula: the data's index
+        relmats = kinship_dict(kinship)
+        exog_vc = dict(exog_vc or {})
+        if not relmats and not exog_vc:
+            raise TypeError("kinship must be a matrix (or a dict of matrices), got None: the "
+                            "model needs a kinship or a grouping component (exog_vc= or "
+                            "vc_formula=)")
+        general = needs_engine(relmats, exog_vc, individual)
+        if not general:
+            (self.component_name, kinship), = relmats.items()
+        if individual is not None and not general:  # one record per individual: the labels
+            endog = pd.Series(np.asarray(endog), index=pd.Index(individual),
+                              name=getattr(endog, "name", None))
+            if isinstance(exog, pd.DataFrame):
+                exog = exog.set_axis(endog.index)
+            if "missing_idx" in kwargs:
+                raise ValueError("individual= with one record per individual: pass the IDs as "
+                                 "the data's index instead")
         self._check_kwargs(kwargs, keys_extra=["design_info"], error=True)
         check_choice(missing, "missing", ("none", "drop", "raise"))
         n_rows = check_endog_shape(endog)
@@ -231,6 +288,13 @@ class KinshipMixedLM(base.LikelihoodModel):
             raise ValueError("no observations left after dropping rows with missing values "
                              f"(all {nobs} rows have NaN in endog or exog)" if nobs else
                              "endog has no observations")
+        if general:
+            self._init_components(endog, exog, relmats, exog_vc, individual, missing,
+                                  hasconst, row_labels, kwargs)
+            return
+        self.structure = None
+        self._engine = None
+        self.component_names = [self.component_name]
         kinship = match_kinship(kinship, None if from_formula else data_labels(endog, exog),
                                 nobs)
         kinship = check_kinship(kinship, nobs)
@@ -245,6 +309,85 @@ class KinshipMixedLM(base.LikelihoodModel):
             keep = np.setdiff1d(np.arange(kinship.shape[0]),
                                 getattr(self.data, "missing_row_idx", None) or [])
             self.kinship = kinship[keep][:, keep] if len(keep) < kinship.shape[0] else kinship
+        self._check_design()
+        self.decomposition = (KinshipDecomposition(self.kinship) if decomposition is None
+                              else decomposition)
+        self.n_blocks = self.decomposition.n_blocks
+        self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
+        exog_kept = self.exog[:, ~self.aliased]
+        # Centre y on the design before any cross product: the likelihood and the GLS fit
+        # are computed for y - X b0 (b0 the OLS coefficients) and b0 is added back to the
+        # fixed effects (GLS is equivariant, the residuals and the likelihood unchanged), so
+        # that an offset in y (y + 1e8) or a large mean cannot cancel digits away.
+        with serial_blas():
+            self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
+        self._exog_rot = self.decomposition.rotate(exog_kept)
+        #: ``U'(y - X b0)``: the rotated response centred on the design (b0 =
+        #: ``_endog_offset``, the OLS coefficients of the kept columns), so that
+        #: ``U'y = _endog_rot + _exog_rot @ _endog_offset``
+        self._endog_rot = self.decomposition.rotate(endog_centred)
+        self._profile = ProfiledLikelihood(self.decomposition.eigenvalues, self._exog_rot,
+                                           self._endog_rot)
+        # _batch_refits: the bootstrap's refit set-ups, made on first use
+        # (statsmodels_kinship.bootstrap._batch_refit)
+        self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
+                                "_profile", "_batch_refits"])
+        self._warn_binary()
+
+    def _init_components(self, endog, exog, relmats, exog_vc, individual, missing, hasconst,
+                         labels, kwargs):
+        """The model with several variance components (or repeated records) on the engine's
+        block likelihood (:class:`~statsmodels_kinship._engine.BlockLikelihood`)."""
+        if labels is None:
+            labels = data_labels(endog, exog)
+        n_orig = len(labels) if labels is not None else np.shape(endog)[0]
+        if individual is not None and np.ndim(individual) != 1:
+            raise ValueError("individual must be one ID per row (a 1-d array or Series)")
+        with serial_blas():
+            super().__init__(endog, exog, missing=missing, hasconst=hasconst, **kwargs)
+        missing_idx = kwargs.get("missing_idx")
+        if missing_idx is not None:
+            keep = ~np.asarray(missing_idx, dtype=bool)
+        else:
+            keep = np.ones(n_orig, dtype=bool)
+            keep[list(getattr(self.data, "missing_row_idx", None) or [])] = False
+
+        def rows(values):
+            if isinstance(values, (pd.Series, pd.DataFrame)):
+                return values.iloc[keep] if len(values) == n_orig else values
+            if sparse.issparse(values):
+                return values.tocsr()[keep] if values.shape[0] == n_orig else values
+            arr = np.asarray(values)
+            return arr[keep] if arr.ndim and arr.shape[0] == n_orig else arr
+
+        self._check_design()
+        n = self.exog.shape[0]
+        components, self.individuals = build_components(
+            relmats, {k: rows(v) for k, v in exog_vc.items()},
+            None if individual is None else rows(np.asarray(individual)),
+            None if labels is None else pd.Index(labels)[keep], n)
+        self.structure = CovarianceStructure(n, components)
+        self.component_names = list(self.structure.names)
+        self.component_name = None
+        self.kinship = None
+        self.decomposition = None
+        self._profile = None
+        self.n_blocks = self.structure.n_blocks
+        kinds = [c.kind for c in components]
+        self._first_relationship = (kinds.index("relationship") if "relationship" in kinds
+                                    else None)
+        self._component_scales = self.structure.mean_diagonals
+        self.mean_kinship_diagonal = (float(self._component_scales[self._first_relationship])
+                                      if self._first_relationship is not None else np.nan)
+        exog_kept = self.exog[:, ~self.aliased]
+        with serial_blas():
+            self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
+            self._engine = BlockLikelihood(self.structure, exog_kept, endog_centred)
+        self._data_attr.extend(["structure", "_engine"])
+        self._warn_binary()
+
+    def _check_design(self):
+        """Checks of endog and exog after statsmodels' data handling; aliased columns."""
         check_endog(self.endog)
         if self.exog is None or self.exog.ndim != 2:
             raise ValueError("exog must be a 2-d design matrix (add a column of ones for an "
@@ -270,28 +413,8 @@ class KinshipMixedLM(base.LikelihoodModel):
                 f"columns): {len(names)} columns are linear combinations of earlier columns "
                 f"and are aliased, their coefficients reported as NaN: {shown}",
                 CollinearityWarning)
-        self.decomposition = (KinshipDecomposition(self.kinship) if decomposition is None
-                              else decomposition)
-        self.n_blocks = self.decomposition.n_blocks
-        self.mean_kinship_diagonal = float(np.mean(self.kinship.diagonal()))
-        exog_kept = self.exog[:, ~self.aliased]
-        # Centre y on the design before any cross product: the likelihood and the GLS fit
-        # are computed for y - X b0 (b0 the OLS coefficients) and b0 is added back to the
-        # fixed effects (GLS is equivariant, the residuals and the likelihood unchanged), so
-        # that an offset in y (y + 1e8) or a large mean cannot cancel digits away.
-        with serial_blas():
-            self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
-        self._exog_rot = self.decomposition.rotate(exog_kept)
-        #: ``U'(y - X b0)``: the rotated response centred on the design (b0 =
-        #: ``_endog_offset``, the OLS coefficients of the kept columns), so that
-        #: ``U'y = _endog_rot + _exog_rot @ _endog_offset``
-        self._endog_rot = self.decomposition.rotate(endog_centred)
-        self._profile = ProfiledLikelihood(self.decomposition.eigenvalues, self._exog_rot,
-                                           self._endog_rot)
-        # _batch_refits: the bootstrap's refit set-ups, made on first use
-        # (statsmodels_kinship.bootstrap._batch_refit)
-        self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
-                                "_profile", "_batch_refits"])
+
+    def _warn_binary(self):
         values = np.unique(self.endog)
         if values.size == 2:
             warn_at_user(
@@ -308,8 +431,8 @@ class KinshipMixedLM(base.LikelihoodModel):
         return state
 
     @classmethod
-    def from_formula(cls, formula, data, kinship, subset=None, drop_cols=None, *args,
-                     **kwargs):
+    def from_formula(cls, formula, data, kinship=None, subset=None, drop_cols=None, *args,
+                     vc_formula=None, individual=None, **kwargs):
         """
         Create a model from a formula and a DataFrame.
 
@@ -318,18 +441,26 @@ class KinshipMixedLM(base.LikelihoodModel):
         formula : str
             A patsy formula, e.g. ``"trait ~ SNP1 + SNP3"``.
         data : pandas.DataFrame
-            The data. With a labelled ``kinship`` its index holds the individual IDs.
-        kinship : ndarray, scipy.sparse matrix or pandas.DataFrame
-            See :class:`KinshipMixedLM`. A DataFrame (or SparseKinship) is matched to
-            ``data.index`` by ID before rows with missing values are dropped; an array by
-            position in ``data`` (with a LabelWarning when ``data.index`` holds IDs rather
-            than the default ``0, ..., n-1``).
+            The data. With a labelled ``kinship`` its index holds the individual IDs (or the
+            ``individual`` column does).
+        kinship : ndarray, scipy.sparse matrix, DataFrame, SparseKinship, or dict of them
+            See :class:`KinshipMixedLM`. A DataFrame (or SparseKinship) is matched to the
+            individual IDs before rows with missing values are dropped; an array by position
+            (with a LabelWarning when ``data.index`` holds IDs rather than the default ``0,
+            ..., n-1``). A dict ``{name: matrix}`` gives several relationship components.
         subset : array_like, optional
             Rows of ``data`` to use (boolean mask or labels).
         drop_cols : list of str, optional
             Columns to drop from the design.
+        vc_formula : dict of str, optional
+            Grouping (iid) components, as statsmodels MixedLM's: ``{"household": "0 +
+            C(household)"}``; each formula gives the design of its component's effects.
+        individual : str or array_like, optional
+            The column of ``data`` (or the values) holding each record's individual, for
+            repeated records; default: ``data.index``.
         *args, **kwargs
-            Passed to the model; ``missing`` defaults to ``'drop'`` as in statsmodels.
+            Passed to the model (``exog_vc`` among them); ``missing`` defaults to ``'drop'``
+            as in statsmodels.
 
         Returns
         -------
@@ -338,21 +469,48 @@ class KinshipMixedLM(base.LikelihoodModel):
         if subset is not None:
             data = data.loc[subset]
         labelled = isinstance(data, pd.DataFrame)
+        relmats = kinship_dict(kinship)
+        if isinstance(individual, str):
+            if not labelled or individual not in data.columns:
+                raise ValueError(f"individual={individual!r} is not a column of the data")
+            individual = data[individual]
+        exog_vc = dict(kwargs.pop("exog_vc", None) or {})
+        for name, vcf in (vc_formula or {}).items():
+            if name in exog_vc:
+                raise ValueError(f"component {name!r} is given both in vc_formula and exog_vc")
+            exog_vc[name] = _vc_design(name, vcf, data)
+        if needs_engine(relmats, exog_vc, individual):
+            return super().from_formula(formula, data, *args, drop_cols=drop_cols,
+                                        kinship=relmats, exog_vc=exog_vc,
+                                        individual=individual,
+                                        _row_labels=data.index if labelled else None,
+                                        **kwargs)
+        if individual is not None:  # one record per individual: the IDs label the rows
+            data = data.set_axis(pd.Index(individual))
+        (name, kinship), = relmats.items()
         kinship = match_kinship(kinship, data.index if labelled else None,
                                 len(data) if labelled else None)
         return super().from_formula(formula, data, *args, drop_cols=drop_cols,
-                                    kinship=kinship, **kwargs)
+                                    kinship={name: kinship}, **kwargs)
 
     # -- likelihood ---------------------------------------------------------------------
+
+    @property
+    def vcomp_names(self):
+        """Names of the variance components: each component's, then ``"residual"``."""
+        return list(self.component_names) + ["residual"]
 
     def _split_vcomp(self, params):
         params = np.asarray(params, dtype=float)
         k = self.exog.shape[1]
-        if params.shape != (k + 2,):
-            raise ValueError(f"params must hold the {k} fixed effects followed by the kinship "
-                             f"and residual variances ({k + 2} values), got shape "
-                             f"{params.shape}")
-        return params[:k], params[k], params[k + 1]
+        m = len(self.vcomp_names)
+        if params.shape != (k + m,):
+            raise ValueError(f"params must hold the {k} fixed effects followed by the "
+                             f"variances {', '.join(self.vcomp_names)} ({k + m} values), got "
+                             f"shape {params.shape}")
+        if m == 2:
+            return params[:k], params[k], params[k + 1]
+        return params[:k], params[k:-1], params[-1]
 
     def loglike(self, params, reml=True):
         """
@@ -373,8 +531,11 @@ class KinshipMixedLM(base.LikelihoodModel):
             Under REML, ``-1/2`` times lme4's REML criterion; under ML, lme4's ``logLik``.
         """
         fe, s_k2, s_e2 = self._split_vcomp(params)
-        if s_k2 < 0 or s_e2 < 0:
+        if np.any(np.asarray(s_k2) < 0) or s_e2 < 0:
             return -np.inf
+        if self._engine is not None:
+            return self._loglike_components(fe, np.atleast_1d(np.asarray(s_k2, dtype=float)),
+                                            s_e2, reml)
         v = s_k2 * self.decomposition.eigenvalues + s_e2
         if np.any(v <= 0):
             return -np.inf
@@ -390,6 +551,24 @@ class KinshipMixedLM(base.LikelihoodModel):
             dof, extra = n, 0.0
         r = self._endog_rot - self._exog_rot @ b
         return -0.5 * (dof * LOG_2PI + np.log(v).sum() + extra + (r * r / v).sum())
+
+    def _loglike_components(self, fe, s2, s_e2, reml):
+        """:meth:`loglike` of a model on the block likelihood: from the engine's GLS solution
+        at ``gamma = s2 / s_e2`` (``log|V| = n log s_e^2 + log|H|``, ``X'V^-1X = A / s_e^2``;
+        under ML ``r'H^-1 r = RSS + d'A d`` with ``d`` the difference from the GLS estimate)."""
+        if s_e2 <= 0:
+            return -np.inf
+        sol = self._engine.solve(s2 / s_e2)
+        n, p = self._engine.n, self._engine.p
+        if reml:
+            val = ((n - p) * (LOG_2PI + np.log(s_e2)) + sol["logdet_v"] + sol["logdet_a"]
+                   + sol["rss"] / s_e2)
+        else:
+            diff = (np.asarray(fe)[~self.aliased] - self._endog_offset) - sol["params"]
+            a = sol["chol_A"] @ sol["chol_A"].T
+            val = (n * (LOG_2PI + np.log(s_e2)) + sol["logdet_v"]
+                   + (sol["rss"] + diff @ a @ diff) / s_e2)
+        return -0.5 * val
 
     def score(self, params, reml=True):
         """
@@ -521,11 +700,12 @@ class KinshipMixedLM(base.LikelihoodModel):
         """``start_params`` as floats: the k fixed effects, optionally followed by the kinship
         and residual variances, or an error naming the expected length."""
         k = self.exog.shape[1]
+        m = len(self.vcomp_names)
         start_params = np.asarray(start_params, dtype=float)
-        if start_params.shape not in ((k,), (k + 2,)):
+        if start_params.shape not in ((k,), (k + m,)):
             raise ValueError(
                 f"start_params must hold the {k} fixed effects, optionally followed by the "
-                f"kinship and residual variances ({k} or {k + 2} values); got shape "
+                f"variances {', '.join(self.vcomp_names)} ({k} or {k + m} values); got shape "
                 f"{start_params.shape}")
         return start_params
 
@@ -555,13 +735,20 @@ class KinshipMixedLM(base.LikelihoodModel):
             if not np.all(np.isfinite(start_params[kept])):
                 raise ValueError(f"start_params must be finite (NaN allowed only for aliased "
                                  f"columns); got {start_params}")
+        m = len(self.vcomp_names)
         if maxiter == 0 and kinship_ratio is None:
-            if start_params is None or len(start_params) != k + 2:
+            if start_params is None or len(start_params) != k + m:
                 raise ValueError(
                     "maxiter=0 evaluates the fit at start_params without optimizing: "
-                    f"start_params must then hold the {k} fixed effects and the two "
-                    f"variances ({k + 2} values); got "
+                    f"start_params must then hold the {k} fixed effects and the {m} "
+                    f"variances ({k + m} values); got "
                     f"{None if start_params is None else len(start_params)} values")
+            if m > 2:
+                s2, s_e2 = start_params[k:-1], start_params[-1]
+                if not (np.all(s2 >= 0) and s_e2 > 0):
+                    raise ValueError(f"start_params: the variances must be >= 0 and the "
+                                     f"residual variance > 0; got {start_params[k:]}")
+                return s2 / s_e2
             s_k2, s_e2 = start_params[k:]
             if not (s_k2 >= 0 and s_e2 > 0):
                 raise ValueError(f"start_params: the variances must be s_k^2 >= 0 and s_e^2 > "
@@ -637,6 +824,56 @@ class KinshipMixedLM(base.LikelihoodModel):
         kinship_ratio = self._check_fit_keywords(start_params, method, maxiter, disp,
                                                  full_output, cov_type, cov_kwds,
                                                  kinship_ratio)
+        if self._engine is not None:
+            res = self._fit_components(reml, use_t, kinship_ratio, df_method)
+        else:
+            res = self._fit_kinship(reml, use_t, kinship_ratio, df_method)
+        # statsmodels' record of the fit settings (read by its generic checks and by
+        # _fit_collinear): the search needs no start, so start_params are those given, else
+        # statsmodels' default (zeros), unused
+        k = self.exog.shape[1]
+        res.mle_settings = {
+            "optimizer": "bounded" if method is None else method,
+            "start_params": (np.zeros(k) if start_params is None
+                             else np.array(start_params, dtype=float))}
+        # statsmodels makes the names from the data on first use: made now, so that the
+        # summary still works after remove_data()
+        self.endog_names, self.exog_names  # noqa: B018
+        return KinshipMixedLMResultsWrapper(res)
+
+    def _fit_components(self, reml, use_t, ratios, df_method):
+        """:meth:`fit` of a model on the block likelihood."""
+        m = len(self.component_names)
+        if ratios is None:
+            with serial_blas():
+                gamma, _, info = self._engine.maximize(reml)
+            if not info["converged"]:
+                warn_at_user("KinshipMixedLM fit did not converge: " + info["message"],
+                             ConvergenceWarning)
+        else:
+            gamma = np.atleast_1d(np.asarray(ratios, dtype=float))
+            if gamma.shape != (m,) or not np.all(np.isfinite(gamma)) or np.any(gamma < 0):
+                raise ValueError(f"kinship_ratio must hold {m} finite ratios >= 0 (one per "
+                                 f"component: {', '.join(self.component_names)}), got "
+                                 f"{ratios!r}")
+            info = {"converged": True, "n_evals": 0, "n_iter": 0,
+                    "message": "variance ratios held fixed",
+                    "boundary": [c for c, g in zip(self.component_names, gamma) if g == 0]}
+        info["fixed_ratio"] = ratios is not None
+        info["identifiability"] = None
+        with serial_blas():
+            res = KinshipMixedLMResults(self, gamma, reml=reml,
+                                        use_t=use_t or df_method == "satterthwaite",
+                                        fit_info=info, df_method=df_method)
+            if df_method == "satterthwaite":
+                res.df_satterthwaite  # noqa: B018
+        if not res.identified:
+            warn_at_user("the variance components are not identified: "
+                         + res.fit_info["identifiability"], IdentifiabilityWarning)
+        return res
+
+    def _fit_kinship(self, reml, use_t, kinship_ratio, df_method):
+        """:meth:`fit` of the single-kinship model on the spectral likelihood."""
         if kinship_ratio is not None:
             if isinstance(kinship_ratio, bool) or not isinstance(kinship_ratio, Real):
                 raise TypeError(f"kinship_ratio must be a number >= 0, got {kinship_ratio!r}")
@@ -672,18 +909,7 @@ class KinshipMixedLM(base.LikelihoodModel):
                                         fit_info=info, df_method=df_method)
             if df_method == "satterthwaite":
                 res.df_satterthwaite  # noqa: B018 (needs the data: computed now, kept)
-        # statsmodels' record of the fit settings (read by its generic checks and by
-        # _fit_collinear): the search needs no start, so start_params are those given, else
-        # statsmodels' default (zeros), unused
-        k = self.exog.shape[1]
-        res.mle_settings = {
-            "optimizer": "bounded" if method is None else method,
-            "start_params": (np.zeros(k) if start_params is None
-                             else np.array(start_params, dtype=float))}
-        # statsmodels makes the names from the data on first use: made now, so that the
-        # summary still works after remove_data()
-        self.endog_names, self.exog_names  # noqa: B018
-        return KinshipMixedLMResultsWrapper(res)
+        return res
 
     def _fit_zeros(self, keep_index=None, start_params=None, return_auxiliary=False,
                    k_params=None, **fit_kwds):
@@ -824,8 +1050,13 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     def __init__(self, model, delta, reml=True, use_t=False, fit_info=None,
                  df_method="residual"):
-        sol = model._profile.solve(delta)
-        n, p = model._exog_rot.shape
+        general = model._engine is not None
+        if general:
+            sol = model._engine.effects(delta)
+            n, p = model._engine.n, model._engine.p
+        else:
+            sol = model._profile.solve(delta)
+            n, p = model._exog_rot.shape
         dof = n - p if reml else n
         scale = sol["rss"] / dof
         k = model.exog.shape[1]
@@ -843,8 +1074,13 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.nobs = model.nobs
         self.reml = bool(reml)
         self.method = "REML" if reml else "ML"
-        self.delta = float(delta)
+        self.k_fe = k
+        self.df_method = df_method
         fit_info = dict(fit_info or {})
+        if general:
+            self._init_components(model, sol, np.asarray(delta, dtype=float), scale, fit_info)
+            return
+        self.delta = float(delta)
         self.converged = bool(fit_info.get("converged", True))
         #: False when the data cannot separate s_k^2 from s_e^2 (the reason is in
         #: ``fit_info["identifiability"]``); the split reported is then arbitrary
@@ -854,13 +1090,12 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.boundary = self.delta == 0.0 or fit_info.get("boundary") == "residual"
         self.fit_info = fit_info
         self.aliased = model.aliased
-        self.k_fe = k
-        self.df_method = df_method
         self._llf = model._profile._loglike_from(sol, reml)
         # the variance components and their covariance are fitted quantities (they need the
         # data), so they are computed here and survive remove_data()
-        self.vcomp = pd.Series([self.delta * scale, scale], index=_VCOMP_NAMES,
-                               name="variance")
+        self.gamma = np.array([self.delta])
+        names = model.vcomp_names
+        self.vcomp = pd.Series([self.delta * scale, scale], index=names, name="variance")
         info = model._profile.information(self.delta, scale, self.reml)
         try:
             if not self.identified:  # the information is singular along the ridge
@@ -870,8 +1105,39 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                 raise np.linalg.LinAlgError("information matrix is not positive definite")
         except np.linalg.LinAlgError:
             vcomp_cov = np.full((2, 2), np.nan)
-        self.vcomp_cov = pd.DataFrame(vcomp_cov, index=_VCOMP_NAMES, columns=_VCOMP_NAMES)
+        self.vcomp_cov = pd.DataFrame(vcomp_cov, index=names, columns=names)
         self._residual_rot = model._endog_rot - model._exog_rot @ sol["params"]
+
+    def _init_components(self, model, sol, gamma, scale, fit_info):
+        """The variance components of a fit on the block likelihood."""
+        names = model.vcomp_names
+        self.gamma = gamma
+        self.delta = None  # one ratio only for the single-kinship model; see gamma
+        self._llf = profiled_loglike(sol, model._engine.n, model._engine.p, self.reml)
+        self.vcomp = pd.Series(np.r_[gamma * scale, scale], index=names, name="variance")
+        info = model._engine.information(gamma, scale, self.reml)
+        free = np.r_[gamma > 0, True]
+        ridge = _ridge(info[np.ix_(free, free)], np.asarray(names)[free])
+        if ridge is not None and fit_info.get("identifiability") is None \
+                and not fit_info.get("fixed_ratio"):
+            fit_info["identifiability"] = ridge
+        self.converged = bool(fit_info.get("converged", True))
+        self.identified = fit_info.get("identifiability") is None
+        self.boundary = bool(np.any(gamma == 0))
+        self.fit_info = fit_info
+        self.aliased = model.aliased
+        cov = np.full((len(names), len(names)), np.nan)
+        if self.identified:
+            try:
+                sub = np.linalg.inv(info[np.ix_(free, free)])
+                if np.all(np.diag(sub) > 0):
+                    cov[np.ix_(free, free)] = sub
+            except np.linalg.LinAlgError:
+                pass
+        self.vcomp_cov = pd.DataFrame(cov, index=names, columns=names)
+        self._blups = sol["blups"]
+        self._random = sol["random"]
+        self._residual_rot = None
 
     # -- fixed effects ------------------------------------------------------------------
 
@@ -888,13 +1154,14 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def aic(self):
-        """Akaike information criterion ``-2 llf + 2 q``, ``q = rank(exog) + 2`` (lme4's count)."""
-        return -2 * self.llf + 2 * (self.model.rank + 2)
+        """Akaike information criterion ``-2 llf + 2 q``, ``q = rank(exog)`` plus the number of
+        variance components with the residual (lme4's count)."""
+        return -2 * self.llf + 2 * (self.model.rank + len(self.vcomp))
 
     @cache_readonly
     def bic(self):
-        """Bayesian information criterion ``-2 llf + log(n) q``, ``q = rank(exog) + 2``."""
-        return -2 * self.llf + np.log(self.nobs) * (self.model.rank + 2)
+        """Bayesian information criterion ``-2 llf + log(n) q``, ``q`` as for :attr:`aic`."""
+        return -2 * self.llf + np.log(self.nobs) * (self.model.rank + len(self.vcomp))
 
     @property
     def df_satterthwaite(self):
@@ -1228,7 +1495,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     @cache_readonly
     def bse_vcomp(self):
         """Standard errors of the variance components ``vcomp`` (observed information)."""
-        return pd.Series(np.sqrt(np.diag(self.vcomp_cov)), index=_VCOMP_NAMES,
+        return pd.Series(np.sqrt(np.diag(self.vcomp_cov)), index=self.vcomp.index,
                          name="std. error")
 
     def _delta_method(self, grad):
@@ -1237,21 +1504,69 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def theta(self):
-        """``sqrt(s_k^2 / s_e^2)``, lme4's relative standard deviation of the kinship term."""
+        """``sqrt(s_k^2 / s_e^2)``, lme4's relative standard deviation of the kinship term
+        (a Series by component for several components)."""
+        if self.delta is None:
+            return pd.Series(np.sqrt(self.gamma), index=self.vcomp.index[:-1], name="theta")
         return float(np.sqrt(self.delta))
 
     @cache_readonly
     def bse_theta(self):
         """Delta-method standard error of ``theta`` (NaN when ``theta = 0``)."""
-        s_k2, s_e2 = self.vcomp
-        if self.theta == 0:
-            return np.nan
-        return self._delta_method([1 / (2 * self.theta * s_e2),
-                                   -s_k2 / (2 * self.theta * s_e2 ** 2)])
+        s2, s_e2 = self.vcomp.to_numpy()[:-1], self.vcomp.iloc[-1]
+        theta = np.sqrt(self.gamma)
+        out = np.full(len(s2), np.nan)
+        for j in np.flatnonzero(theta > 0):
+            grad = np.zeros(len(s2) + 1)
+            grad[j] = 1 / (2 * theta[j] * s_e2)
+            grad[-1] = -s2[j] / (2 * theta[j] * s_e2 ** 2)
+            out[j] = self._delta_method(grad)
+        if self.delta is None:
+            return pd.Series(out, index=self.vcomp.index[:-1], name="std. error")
+        return float(out[0])
+
+    @cache_readonly
+    def variance_shares(self):
+        """Each component's share of the phenotypic variance of a typical record, with
+        delta-method standard errors.
+
+        The share of component ``j`` is ``s_j^2 m_j / (sum_i s_i^2 m_i + s_e^2)``, ``m_j``
+        the mean of the diagonal of ``Z_j K_j Z_j'`` over the records (0.5 for kinship
+        coefficients of non-inbred people, about 1 for a relationship matrix or a grouping
+        factor); for the first relationship component it is ``h2``, for a household ``c2``.
+        The residual's share completes the sum to 1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the components and ``residual``; columns ``share`` and ``std. error``.
+        """
+        v = self.vcomp.to_numpy()
+        scales = np.r_[self._component_scales(), 1.0]
+        parts = v * scales
+        total = parts.sum()
+        shares = parts / total
+        ses = []
+        for j in range(len(v)):
+            # d share_j / d v_i = scales_i (delta_ij total - parts_j) / total^2
+            grad = scales * ((np.arange(len(v)) == j) * total - parts[j]) / total ** 2
+            ses.append(self._delta_method(grad))
+        return pd.DataFrame({"share": shares, "std. error": ses}, index=self.vcomp.index)
+
+    def _component_scales(self):
+        """``m_j`` of :attr:`variance_shares` (survives remove_data: kept on the model)."""
+        if self.delta is None:
+            return np.asarray(self.model._component_scales)
+        return np.array([self.model.mean_kinship_diagonal])
 
     @cache_readonly
     def h2(self):
-        """Heritability ``s_k^2 m / (s_k^2 m + s_e^2)``, ``m`` the mean diagonal of K."""
+        """Heritability ``s_k^2 m / (s_k^2 m + s_e^2)``, ``m`` the mean diagonal of K (with
+        several components: the share of the first relationship component, see
+        :attr:`variance_shares`; NaN without one)."""
+        if self.delta is None:
+            first = self.model._first_relationship
+            return np.nan if first is None else float(self.variance_shares["share"].iloc[first])
         s_k2, s_e2 = self.vcomp
         m = self.model.mean_kinship_diagonal
         return float(s_k2 * m / (s_k2 * m + s_e2))
@@ -1259,6 +1574,10 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
     @cache_readonly
     def bse_h2(self):
         """Delta-method standard error of ``h2``."""
+        if self.delta is None:
+            first = self.model._first_relationship
+            return np.nan if first is None else float(
+                self.variance_shares["std. error"].iloc[first])
         s_k2, s_e2 = self.vcomp
         m = self.model.mean_kinship_diagonal
         denom = (s_k2 * m + s_e2) ** 2
@@ -1268,10 +1587,25 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     @cache_readonly
     def random_effects(self):
-        """BLUP of g: ``s_k^2 K V^{-1} (y - X b)``."""
+        """BLUP of g: ``s_k^2 K V^{-1} (y - X b)``; with several components (or repeated
+        records) each record's total random effect ``sum_j Z_j u_j`` (the BLUPs of each
+        component, by individual or level, are :attr:`random_effects_by_component`)."""
+        if self.delta is None:
+            return self._random
         lam = self.model.decomposition.eigenvalues
         shrink = self.delta * lam / (self.delta * lam + 1.0)
         return self.model.decomposition.unrotate(shrink * self._residual_rot)
+
+    @cache_readonly
+    def random_effects_by_component(self):
+        """BLUPs of each component's effects: ``{name: Series}``, indexed by individual (a
+        relationship component) or level (a grouping component)."""
+        if self.delta is None:
+            return {c.name: pd.Series(self._blups[c.name], index=c.levels, name=c.name)
+                    for c in self.model.structure.components}
+        labels = self.model.data.row_labels
+        name = self.model.vcomp_names[0]
+        return {name: pd.Series(np.asarray(self.random_effects), index=labels, name=name)}
 
     @cache_readonly
     def fittedvalues(self):
@@ -1318,7 +1652,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self._residual_rot = None  # n values, like the data (random_effects needs the data)
 
     def _data_removed(self):
-        return getattr(self.model, "_profile", None) is None
+        return (getattr(self.model, "_profile", None) is None
+                and getattr(self.model, "_engine", None) is None)
 
     def _summary_facts(self):
         """Family sizes, score at the estimate and the LR test of ``s_k^2 = 0`` for the
@@ -1328,6 +1663,10 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             return facts
         if self._data_removed():
             return {"sizes": None, "score": None, "lr": None, "lr_reason": "data removed"}
+        if self.delta is None:
+            facts = self._summary_facts_components()
+            self._cache["_summary_facts"] = facts
+            return facts
         sizes = np.asarray(self.model.decomposition.block_sizes)
         score = None
         if self.identified and not self.fit_info.get("fixed_ratio"):
@@ -1343,6 +1682,31 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                  "lr_reason": reason}
         self._cache["_summary_facts"] = facts
         return facts
+
+    def _summary_facts_components(self):
+        """:meth:`_summary_facts` of a fit with several components: block sizes, levels,
+        the largest |score| of the free ratios, and the LR test of each component."""
+        model = self.model
+        sizes = np.asarray(model.structure.block_sizes)
+        score = None
+        if self.identified and not self.fit_info.get("fixed_ratio"):
+            with serial_blas():
+                grad = model._engine.score(self.gamma, self.reml)
+            free = (self.gamma > 0) | (grad > 0)
+            score = float(np.max(np.abs(grad[free]))) if free.any() else 0.0
+        tests, reason = {}, None
+        if not self.identified:
+            reason = "not identified"
+        elif self.fit_info.get("fixed_ratio"):
+            reason = "ratios held fixed"
+        else:
+            for name in model.component_names:
+                tests[name] = inference.variance_component_test(self, name)
+        levels = {c.name: c.n_levels for c in model.structure.components}
+        return {"sizes": (int(sizes.min()), int(sizes.max())), "score": score, "lr": tests,
+                "lr_reason": reason, "levels": levels,
+                "individuals": (None if model.individuals is None
+                                else len(model.individuals))}
 
     def _summary_h2_interval(self, alpha):
         """``(lower, upper, reason)`` of the profile-likelihood interval of h2 for the
@@ -1383,6 +1747,118 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             smry.tables[i] = df
         return smry
 
+    def _add_fixed_effects(self, smry, xname, alpha):
+        """The table of the fixed effects; returns the interval columns' labels."""
+        stat = "t" if self.use_t else "z"
+        ci = np.asarray(self.conf_int(alpha))
+        names = xname or list(self.model.exog_names)
+        lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
+        cols = ["Coef.", "Std.Err.", stat, f"P>|{stat}|", lo, hi]
+        vals = np.column_stack([self.params, self.bse, self.tvalues, self.pvalues, ci])
+        table = pd.DataFrame([[f"{v:.3f}" for v in row] for row in vals], index=names,
+                             columns=cols)
+        table.loc[np.asarray(self.aliased)] = ["(aliased)"] + [""] * (len(cols) - 1)
+        smry.add_df(table)
+        return lo, hi
+
+    def _summary_components(self, yname, xname, title, alpha):
+        """:meth:`summary` of a fit with several variance components."""
+        model = self.model
+        alpha = check_alpha(alpha)
+        facts = self._summary_facts()
+        na = "n/a"
+        sizes = facts["sizes"]
+        aliased = list(np.asarray(model.exog_names)[np.asarray(self.aliased)])
+        shown = ", ".join(aliased[:3]) + (", ..." if len(aliased) > 3 else "")
+        if self.fit_info.get("fixed_ratio"):
+            score = "n/a (ratios fixed)"
+        elif facts["score"] is None:
+            score = "n/a (data removed)" if self.identified else "n/a (not identified)"
+        else:
+            score = f"{facts['score']:.2e}"
+        at_zero = [n for n, g in zip(model.component_names, self.gamma) if g == 0]
+        info = {
+            "Model:": "KinshipMixedLM",
+            "Method:": self.method,
+            "Dependent Variable:": yname or model.endog_names,
+            "Records:": f"{int(self.nobs)}",
+            "Individuals:": (f"{facts['individuals']}" if facts.get("individuals") is not None
+                             else "n/a" if sizes is None else f"{int(self.nobs)}"),
+            "Independent blocks:": f"{model.n_blocks}",
+            "Block size (min-max):": (f"{sizes[0]}-{sizes[1]}" if sizes
+                                      else "n/a (data removed)"),
+            "Rank of exog:": f"{model.rank} of {self.k_fe}",
+            "Aliased columns:": f"{len(aliased)}" + (f" ({shown})" if aliased else ""),
+            "Log-Likelihood:": f"{self.llf:.4f}",
+            "AIC:": f"{self.aic:.4f}",
+            "BIC:": f"{self.bic:.4f}",
+            "Scale (s_e^2):": f"{self.scale:.4f}",
+            "Converged:": ("Yes" if self.converged else "No") + (
+                "" if self.identified else " (variance components not identified)"),
+            "Newton iterations:": f"{self.fit_info.get('n_iter', 0)}",
+            "Max |score| (ratios):": score,
+            "Boundary:": ", ".join(f"{n} = 0" for n in at_zero) or "none",
+        }
+        smry = summary2.Summary()
+        smry.add_dict(info, ncols=2)
+        smry.add_title(title or "Kinship Linear Mixed Model Results")
+        self._add_fixed_effects(smry, xname, alpha)
+
+        shares = self.variance_shares
+        levels = facts.get("levels") or {}
+        tests = facts["lr"] or {}
+        rows = {}
+        for name in self.vcomp.index:
+            test = tests.get(name)
+            rows[name] = [
+                f"{self.vcomp[name]:.4f}", f"{self.bse_vcomp[name]:.4f}",
+                f"{shares.loc[name, 'share']:.4f}", f"{shares.loc[name, 'std. error']:.4f}",
+                f"{levels[name]}" if name in levels else "",
+                f"{test.statistic:.3f}" if test is not None else (
+                    na if name in model.component_names else ""),
+                f"{test.pvalue:.3g}" if test is not None else (
+                    na if name in model.component_names else "")]
+        vc = pd.DataFrame(list(rows.values()), index=list(rows),
+                          columns=["Variance", "Std.Err.", "Share", "Share SE", "Levels", "LR",
+                                   "P>LR"])
+        smry.add_df(vc)
+        self._equal_widths(smry)
+
+        notes = []
+        if self.aliased.any():
+            listed = ", ".join(aliased[:10]) + (", ..." if len(aliased) > 10 else "")
+            notes.append(f"{len(aliased)} coefficients are aliased (linear combinations of "
+                         f"earlier columns) and were not estimated: {listed}.")
+        if at_zero and self.identified and not self.fit_info.get("fixed_ratio"):
+            notes.append(f"Estimated at zero (boundary of the parameter space): "
+                         f"{', '.join(at_zero)}; their standard errors are not reported.")
+        if self.df_method == "satterthwaite":
+            notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
+        if self.fit_info.get("fixed_ratio"):
+            notes.append("The variance ratios were held fixed, not estimated.")
+        if not self.converged:
+            notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        if not self.identified:
+            notes.append("The variance components are not identified: "
+                         + self.fit_info["identifiability"] + ". The split shown is one of "
+                         "many with the same likelihood; standard errors and tests are not "
+                         "reported.")
+        scales = ", ".join(f"{n} {m:.4g}" for n, m in zip(model.component_names,
+                                                          self._component_scales()))
+        notes.append("Share: the component's share of the phenotypic variance of a typical "
+                     "record, s_j^2 m_j / (sum_i s_i^2 m_i + s_e^2), m_j the mean diagonal of "
+                     f"its covariance ({scales}); h2 = {self.h2:.4f} is the share of the first "
+                     "relationship component. LR: likelihood-ratio test of the component = 0, "
+                     "the others estimated (50:50 mixture of chi2(0) and chi2(1))"
+                     + ("" if facts["lr_reason"] is None else f" (n/a: {facts['lr_reason']})")
+                     + ". Max |score|: the largest derivative of the profiled "
+                     + ("restricted " if self.reml else "")
+                     + "log-likelihood in the free variance ratios s_j^2/s_e^2 (0 at an "
+                     "interior maximum).")
+        for note in notes:
+            smry.add_text(note)
+        return smry
+
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         """
         Summarize the fit.
@@ -1413,6 +1889,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         are "n/a" when the variance components are not identified or the ratio was held
         fixed. All blocks have the same width.
         """
+        if self.delta is None:
+            return self._summary_components(yname, xname, title, alpha)
         model = self.model
         alpha = check_alpha(alpha)
         facts = self._summary_facts()
@@ -1454,16 +1932,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             title = "Kinship Linear Mixed Model Results"
         smry.add_title(title)
 
-        stat = "t" if self.use_t else "z"
-        ci = np.asarray(self.conf_int(alpha))
-        names = xname or list(model.exog_names)
-        lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
-        cols = ["Coef.", "Std.Err.", stat, f"P>|{stat}|", lo, hi]
-        vals = np.column_stack([self.params, self.bse, self.tvalues, self.pvalues, ci])
-        table = pd.DataFrame([[f"{v:.3f}" for v in row] for row in vals], index=names,
-                             columns=cols)
-        table.loc[np.asarray(self.aliased)] = ["(aliased)"] + [""] * (len(cols) - 1)
-        smry.add_df(table)
+        lo, hi = self._add_fixed_effects(smry, xname, alpha)
 
         # variance components: the columns line up with those of the fixed effects, the
         # likelihood-ratio test (of s_k^2 = 0) in place of the Wald statistic

@@ -1,0 +1,210 @@
+"""The variance components of a model, from the user's arguments.
+
+Private module. :func:`build_components` turns ``kinship`` (one matrix or a dict of them),
+``exog_vc`` (grouping factors: labels or designs) and ``individual`` (the individual of each
+record) into the :class:`~statsmodels_kinship._engine.Component` list of the engine, aligning
+labelled matrices by ID and checking everything a user can get wrong, with messages that name
+the component and the offending values.
+"""
+import numpy as np
+import pandas as pd
+from scipy import linalg, sparse
+from scipy.sparse import csgraph
+
+from ._engine import Component
+from ._spectral import KinshipDecomposition
+from ._validation import _show, check_kinship, is_labelled, match_kinship
+
+__all__ = ["kinship_dict", "needs_engine", "build_components", "RESERVED_NAMES"]
+
+#: Names a component cannot take (they name other rows of the results).
+RESERVED_NAMES = ("residual", "total")
+
+
+def kinship_dict(kinship):
+    """``{name: matrix}``: a dict as given, one matrix as ``{"kinship": K}``, None as ``{}``."""
+    if kinship is None:
+        return {}
+    if isinstance(kinship, dict):
+        out = {}
+        for name, k in kinship.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"kinship dict keys must be non-empty strings (component "
+                                f"names), got {name!r}")
+            out[name] = k
+        return out
+    if (isinstance(kinship, (list, tuple)) and not is_labelled(kinship) and len(kinship)
+            and all(isinstance(k, pd.DataFrame) or sparse.issparse(k) or is_labelled(k)
+                    or np.ndim(k) == 2 for k in kinship)):
+        raise TypeError("several kinship matrices must be given as a dict naming each "
+                        "component, e.g. kinship={'additive': A, 'dominance': D}")
+    return {"kinship": kinship}
+
+
+def _check_names(relmats, exog_vc):
+    names = list(relmats) + list(exog_vc)
+    bad = [n for n in names if n in RESERVED_NAMES]
+    if bad:
+        raise ValueError(f"component names {_show(bad)} are reserved; rename them")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"component names must be unique: {_show(dup)} is both a kinship and "
+                         "an exog_vc/vc_formula component")
+
+
+def needs_engine(relmats, exog_vc, individual):
+    """True when the model is not one relationship matrix with one record per individual."""
+    if len(relmats) != 1 or exog_vc:
+        return True
+    return individual is not None and pd.Index(individual).has_duplicates
+
+
+def _individuals(individual, labels, n):
+    """Labels of the individuals (first appearance order) and each record's code."""
+    ids = individual if individual is not None else labels
+    if ids is None:
+        return None, np.arange(n)
+    ids = pd.Index(ids)
+    if len(ids) != n:
+        raise ValueError(f"individual has {len(ids)} values but the data have {n} rows")
+    if ids.hasnans:
+        raise ValueError(f"individual has {int(ids.isna().sum())} missing values")
+    codes, uniq = pd.factorize(ids)
+    return pd.Index(uniq), codes
+
+
+def _check_psd(name, matrix):
+    """Raise when a relationship matrix is not positive semidefinite (a Cholesky factor of K
+    plus the tolerance of the decomposition exists, block by block)."""
+    n = matrix.shape[0]
+    n_blocks, labels = csgraph.connected_components(
+        sparse.csr_matrix(matrix != 0) if not sparse.issparse(matrix) else matrix != 0,
+        directed=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(labels, minlength=n_blocks))]
+    dense = matrix.toarray() if sparse.issparse(matrix) and n <= 2000 else matrix
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        idx = order[a:b]
+        block = (dense[np.ix_(idx, idx)] if not sparse.issparse(dense)
+                 else dense[idx][:, idx].toarray())
+        scale = float(np.max(np.abs(np.diag(block)))) or 1.0
+        tol = KinshipDecomposition.psd_tolerance(np.finfo(float).eps, len(idx)) * scale
+        try:
+            linalg.cholesky(block + tol * np.eye(len(idx)), lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            lam = linalg.eigvalsh(block)[0]
+            raise ValueError(
+                f"kinship {name!r} is not positive semidefinite: smallest eigenvalue "
+                f"{lam:.3g} (in a block of {len(idx)} individuals), below -{tol:.2g}") from None
+
+
+def _group(name, values, n):
+    """A grouping component from labels (1-D) or a design (2-D)."""
+    if isinstance(values, (pd.Series, pd.Index)) or np.ndim(values) == 1:
+        labels = pd.Index(values)
+        if len(labels) != n:
+            raise ValueError(f"exog_vc[{name!r}] has {len(labels)} values but the data have "
+                             f"{n} rows")
+        if labels.hasnans:
+            raise ValueError(f"exog_vc[{name!r}] has {int(labels.isna().sum())} missing "
+                             "values: drop those rows or give them a level")
+        codes, levels = pd.factorize(labels)
+        return Component(name, "group", codes=codes, levels=np.asarray(levels))
+    design = values
+    levels = None
+    if isinstance(design, pd.DataFrame):
+        levels = np.asarray(design.columns)
+        design = design.to_numpy(dtype=float)
+    if sparse.issparse(design):
+        design = sparse.csr_matrix(design, dtype=float)
+    else:
+        design = np.asarray(design, dtype=float)
+    if design.ndim != 2 or design.shape[0] != n:
+        raise ValueError(f"exog_vc[{name!r}] must be labels (one per row) or a design with "
+                         f"{n} rows, got shape {design.shape}")
+    dense = design.toarray() if sparse.issparse(design) else design
+    if not np.all(np.isfinite(dense)):
+        raise ValueError(f"exog_vc[{name!r}] contains NaN or infinite values")
+    # an indicator design (one 1 per row) is a factor: kept as codes
+    if np.all((dense == 0) | (dense == 1)) and np.all(dense.sum(axis=1) == 1):
+        codes = dense.argmax(axis=1)
+        used = np.unique(codes)
+        levels = np.arange(dense.shape[1]) if levels is None else levels
+        remap = np.full(dense.shape[1], -1)
+        remap[used] = np.arange(len(used))
+        return Component(name, "group", codes=remap[codes], levels=np.asarray(levels)[used])
+    return Component(name, "group", design=design, levels=levels)
+
+
+def build_components(relmats, exog_vc, individual, labels, n):
+    """The engine's components for ``n`` records.
+
+    Parameters
+    ----------
+    relmats : dict
+        ``{name: kinship}`` (:func:`kinship_dict`): matrices over individuals, labelled
+        (matched by ID to the individuals) or arrays (by position over the individuals in
+        the order of their first record).
+    exog_vc : dict
+        ``{name: labels or design}``, one row per record.
+    individual : array_like or None
+        The individual of each record; None: the row labels (``labels``), else one
+        individual per record.
+    labels : pandas.Index or None
+        The row labels of the data (None for numpy data).
+    n : int
+
+    Returns
+    -------
+    components : list of Component
+    individuals : pandas.Index or None
+        The individuals (labels), in order of first appearance.
+    """
+    _check_names(relmats, exog_vc)
+    ids, codes = _individuals(individual, labels, n)
+    n_ind = int(codes.max()) + 1 if n else 0
+    comps = []
+    for name, k in relmats.items():
+        matrix = match_kinship(k, ids, n_ind)
+        shape = np.shape(matrix)
+        if len(shape) != 2 or shape[0] != n_ind:
+            raise ValueError(
+                f"kinship {name!r} has shape {shape} but the data have {n_ind} individuals"
+                + (f" ({n} records)" if n_ind != n else "")
+                + ": pass it labelled by individual ID (a DataFrame or SparseKinship)")
+        try:
+            matrix = check_kinship(matrix, n_ind)
+        except ValueError as err:
+            raise ValueError(f"kinship {name!r}: {err}") from None
+        _check_psd(name, matrix)
+        levels = np.asarray(ids) if ids is not None else np.arange(n_ind)
+        comps.append(Component(name, "relationship", codes=codes, matrix=matrix,
+                               levels=levels))
+    for name, values in exog_vc.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"exog_vc keys must be non-empty strings (component names), got "
+                            f"{name!r}")
+        comps.append(_group(name, values, n))
+    _check_separable(comps, n)
+    return comps, ids
+
+
+def _check_separable(comps, n):
+    """Refuse components that the data cannot separate from the residual or from each other
+    whatever the response: a grouping factor with one record per level (``W = I``), or two
+    components with the same ``W``."""
+    for comp in comps:
+        if comp.kind == "group" and comp.design is None:
+            counts = np.bincount(comp.codes, minlength=comp.n_levels)
+            if np.all(counts == 1):
+                raise ValueError(
+                    f"component {comp.name!r} has one record per level ({comp.n_levels} "
+                    "levels): its effects cannot be separated from the residual; drop it")
+    groups = [c for c in comps if c.kind == "group" and c.design is None]
+    for i, a in enumerate(groups):
+        for b in groups[i + 1:]:
+            if len(np.unique(a.codes * (b.n_levels + 1) + b.codes)) == max(a.n_levels,
+                                                                           b.n_levels) and (
+                    a.n_levels == b.n_levels):
+                raise ValueError(f"components {a.name!r} and {b.name!r} group the records "
+                                 "identically: they cannot be separated; drop one")

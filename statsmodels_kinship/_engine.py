@@ -1,0 +1,557 @@
+"""The likelihood engine for several variance components.
+
+Private module. The model ``y = X b + sum_j Z_j u_j + e``, ``u_j ~ N(0, s_j^2 K_j)``,
+``e ~ N(0, s_e^2 I)`` has the covariance ``V = s_e^2 H(gamma)`` with
+
+    H(gamma) = I + sum_j gamma_j W_j,    W_j = Z_j K_j Z_j',    gamma_j = s_j^2 / s_e^2 >= 0.
+
+* :class:`Component` -- one variance component: a known relationship matrix over individuals
+  (records map to individuals through ``codes``), or an iid grouping factor (``codes`` of its
+  levels, or a design matrix ``Z``).
+* :class:`CovarianceStructure` -- the components of a model, and the partition of the records
+  into independent blocks (connected through a nonzero relationship, a shared level or the
+  same individual): ``H`` is block-diagonal, and blocks of one size are handled in one batched
+  call.
+* :class:`BlockLikelihood` -- the (restricted) log-likelihood profiled over ``b`` and ``s_e^2``
+  as a function of ``gamma``, its gradient, the average-information matrix, the observed
+  information of the variance components, the BLUPs, and :meth:`BlockLikelihood.maximize`
+  (projected average-information Newton from the best point of a grid over the shares).
+
+The single-kinship model with one record per individual is the engine's special case
+``_spectral.ProfiledLikelihood`` (one eigendecomposition of K makes ``H`` diagonal); both share
+the GLS solution and the criterion (``_spectral.gls_from_cross``, ``_spectral.profiled_loglike``),
+so a fit with one component gives the same numbers on either path.
+"""
+import itertools
+
+import numpy as np
+from scipy import linalg, sparse
+from scipy.sparse import csgraph
+
+from ._spectral import chol_inverse, gls_from_cross, profiled_loglike
+from ._validation import MEMORY_FRACTION, available_memory
+from .exceptions import KinshipMemoryError
+
+__all__ = ["Component", "CovarianceStructure", "BlockLikelihood", "SHARE_GRID"]
+
+#: Blocks larger than this are factored one at a time with LAPACK (``potrf``/``potri``);
+#: smaller ones of equal size in one batched numpy call.
+_BATCH_MAX = 128
+#: Levels of each component's share of the variance on the starting grid (shares summing
+#: to at most the largest level); the best grid point starts the Newton iterations.
+SHARE_GRID = (0.0, 0.25, 0.5, 0.75)
+#: Work (sum of block sizes cubed) above which the starting grid is reduced to the
+#: equal-shares point and one point per component.
+_GRID_WORK_MAX = 2e9
+#: Convergence: the Newton decrement ``g' AI^-1 g`` of the profiled log-likelihood (about
+#: twice the distance to the maximum) below this, or a step of ``gamma`` below
+#: ``_STEP_RTOL`` relative (``gamma_j`` plus the inverse of its scale).
+_DECREMENT_TOL = 1e-16
+_STEP_RTOL = 1e-13
+#: A decrement below this when no step increases the likelihood any more is rounding.
+_DECREMENT_NOISE = 1e-8
+#: Below this decrement (and for blocks small enough) the Newton steps use the exact Hessian.
+_EXACT_NEWTON_BELOW = 1e-3
+#: Below this decrement exact Newton steps are taken without the line search.
+_FULL_STEP_BELOW = 1e-6
+_MAX_ITER = 200
+
+
+class Component:
+    """One variance component.
+
+    Parameters
+    ----------
+    name : str
+    kind : {"relationship", "group"}
+    codes : ndarray of int, shape (n,)
+        Per record: its individual (the row of ``matrix``) or its level. None with ``design``.
+    matrix : ndarray or scipy.sparse matrix, optional
+        The known relationship matrix over individuals (kind ``"relationship"``).
+    levels : array_like, optional
+        Labels of the individuals or levels (for the BLUPs).
+    design : ndarray or scipy.sparse matrix, shape (n, q), optional
+        A grouping component given by its design ``Z`` (iid effects per column).
+    """
+
+    def __init__(self, name, kind, codes=None, matrix=None, levels=None, design=None):
+        self.name = name
+        self.kind = kind
+        self.codes = None if codes is None else np.asarray(codes, dtype=np.intp)
+        self.matrix = matrix
+        self.design = design
+        if levels is None:
+            size = (matrix.shape[0] if matrix is not None else design.shape[1]
+                    if design is not None else int(self.codes.max()) + 1)
+            levels = np.arange(size)
+        self.levels = np.asarray(levels)
+
+    @property
+    def n_levels(self):
+        return len(self.levels)
+
+    def diagonal(self):
+        """``diag(W)``: the variance of each record's effect per unit ``s_j^2``."""
+        if self.kind == "relationship":
+            return np.asarray(self.matrix.diagonal(), dtype=float)[self.codes]
+        if self.design is None:
+            return np.ones(len(self.codes))
+        z = self.design
+        return np.asarray(z.multiply(z).sum(axis=1)).ravel() if sparse.issparse(z) else (
+            np.einsum("ij,ij->i", z, z))
+
+    def project(self, values):
+        """``Z' values`` (``values`` per record): sums per individual or level."""
+        if self.design is not None:
+            return np.asarray(self.design.T @ values)
+        return np.bincount(self.codes, weights=values, minlength=self.n_levels)
+
+    def expand(self, effects):
+        """``Z effects``: each record's effect."""
+        if self.design is not None:
+            return np.asarray(self.design @ effects)
+        return effects[self.codes]
+
+    def blup(self, gamma, py):
+        """BLUP of the component's effects, ``gamma K Z' H^-1 (y - X b)`` (``py``)."""
+        zpy = self.project(py)
+        if self.kind == "relationship":
+            return gamma * np.asarray(self.matrix @ zpy)
+        return gamma * zpy
+
+    def _nodes(self):
+        """(records, node) pairs that connect records through this component."""
+        n = len(self.codes) if self.codes is not None else self.design.shape[0]
+        if self.kind == "relationship":
+            k = self.matrix
+            if sparse.issparse(k):
+                n_nodes, labels = csgraph.connected_components(k != 0, directed=False)
+            elif np.all(k != 0):
+                n_nodes, labels = 1, np.zeros(k.shape[0], dtype=np.intp)
+            else:
+                n_nodes, labels = csgraph.connected_components(sparse.csr_matrix(k != 0),
+                                                               directed=False)
+            return np.arange(n), labels[self.codes], n_nodes
+        if self.design is None:
+            return np.arange(n), self.codes, self.n_levels
+        rows, cols = (sparse.coo_matrix(self.design).nonzero() if sparse.issparse(self.design)
+                      else np.nonzero(self.design))
+        return rows, cols, self.design.shape[1]
+
+    def weights(self, idx):
+        """``W = Z K Z'`` on blocks of records ``idx`` (shape (nb, s)): shape (nb, s, s)."""
+        if self.kind == "relationship":
+            r = self.codes[idx]
+            k = self.matrix
+            if not sparse.issparse(k):
+                return np.asarray(k[r[:, :, None], r[:, None, :]], dtype=float)
+            if idx.shape[1] > 64:
+                k = k.tocsr()
+                return np.stack([k[rb][:, rb].toarray() for rb in r])
+            vals = k.tocsr()[np.repeat(r, r.shape[1], axis=1).ravel(), np.tile(r, r.shape[1]).ravel()]
+            return np.asarray(vals, dtype=float).reshape(idx.shape + (idx.shape[1],))
+        if self.design is None:
+            c = self.codes[idx]
+            return (c[:, :, None] == c[:, None, :]).astype(float)
+        z = self.design
+        zb = (np.stack([z[b].toarray() for b in idx]) if sparse.issparse(z)
+              else np.asarray(z)[idx])
+        return zb @ zb.transpose(0, 2, 1)
+
+
+class CovarianceStructure:
+    """The variance components of a model and the independent blocks of its records.
+
+    Parameters
+    ----------
+    n : int
+        Number of records.
+    components : list of Component
+
+    Attributes
+    ----------
+    names : list of str
+    block_index : list of ndarray
+        Per block size, the records of each block, shape (n_blocks_of_that_size, size).
+    block_sizes : ndarray
+        The size of every block.
+    mean_diagonals : ndarray
+        Per component, the mean of ``diag(W_j)`` over the records: the variance a typical
+        record receives per unit of the component's variance (0.5 for kinship coefficients,
+        1 for a relationship matrix or a grouping factor), which makes shares comparable.
+    """
+
+    def __init__(self, n, components):
+        self.n = int(n)
+        self.components = list(components)
+        self.names = [c.name for c in self.components]
+        labels = self._block_labels()
+        order = np.argsort(labels, kind="stable")
+        counts = np.bincount(labels)
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        self.block_sizes = counts
+        self.block_index = []
+        for size in np.unique(counts):
+            first = starts[counts == size]
+            self.block_index.append(order[first[:, None] + np.arange(size)[None, :]])
+        self.mean_diagonals = np.array([float(np.mean(c.diagonal())) for c in self.components])
+        need = 8.0 * (len(self.components) + 3) * float(np.sum(counts.astype(float) ** 2))
+        avail = available_memory()
+        if avail is not None and need > MEMORY_FRACTION * avail:
+            raise KinshipMemoryError(
+                f"the covariance of the largest independent block ({counts.max()} records) and "
+                f"the others needs about {need / 2**30:.1f} GiB as dense matrices, more than "
+                f"{MEMORY_FRACTION:.0%} of the {avail / 2**30:.1f} GiB available")
+
+    @property
+    def n_blocks(self):
+        return len(self.block_sizes)
+
+    def _block_labels(self):
+        rows, cols, offset = [], [], self.n
+        for comp in self.components:
+            r, node, n_nodes = comp._nodes()
+            rows.append(r)
+            cols.append(offset + node)
+            offset += n_nodes
+        rows = np.concatenate(rows + [np.arange(self.n)])
+        cols = np.concatenate(cols + [np.arange(self.n)])
+        graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(offset, offset))
+        _, labels = csgraph.connected_components(graph, directed=False)
+        _, labels = np.unique(labels[:self.n], return_inverse=True)
+        return labels
+
+    def weights(self, idx):
+        """``W_j`` of every component on blocks ``idx``: shape (m, nb, s, s)."""
+        return np.stack([c.weights(idx) for c in self.components])
+
+
+def _factor(h):
+    """Log-determinant of the blocks ``h`` (nb, s, s) (positive definite) and their inverses."""
+    nb, s, _ = h.shape
+    if s <= _BATCH_MAX and nb > 1:
+        chol = np.linalg.cholesky(h)
+        logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum()
+        return logdet, np.linalg.inv(h)
+    logdet, invs = 0.0, np.empty_like(h)
+    for b in range(nb):
+        chol = linalg.cholesky(h[b], lower=True, check_finite=False)
+        logdet += 2.0 * float(np.log(np.diag(chol)).sum())
+        invs[b] = chol_inverse(chol)
+    return logdet, invs
+
+
+class BlockLikelihood:
+    """(Restricted) log-likelihood profiled over ``b`` and ``s_e^2``, as a function of the
+    variance ratios ``gamma_j = s_j^2 / s_e^2``.
+
+    Parameters
+    ----------
+    structure : CovarianceStructure
+    exog : ndarray, shape (n, p)
+        Design of full column rank.
+    endog : ndarray, shape (n,)
+
+    Notes
+    -----
+    With ``H = I + sum_j gamma_j W_j`` (block-diagonal), ``A = X'H^-1X``, the GLS estimate
+    ``b`` and ``RSS = r'H^-1r`` (``r = y - X b``), the criterion is that of
+    :func:`~statsmodels_kinship._spectral.profiled_loglike` with ``logdet_v = log det H``.
+    Its gradient, with ``Py = H^-1 r`` and ``dof = n - p`` (REML) or ``n`` (ML)::
+
+        d(-2 llf)/d gamma_j = tr(H^-1 W_j) - [REML] tr(A^-1 X'H^-1 W_j H^-1 X)
+                              - dof Py'W_j Py / RSS
+
+    The average information of the profiled likelihood is ``AI_ij = dof/(2 RSS) (u_i'P u_j -
+    q_i q_j / RSS)`` with ``u_j = W_j Py``, ``q_j = Py'W_j Py`` and ``P`` the REML projection
+    of ``H`` (the average information of ``(gamma, s_e^2)`` with ``s_e^2`` profiled out).
+    """
+
+    def __init__(self, structure, exog, endog):
+        self.structure = structure
+        exog = np.asarray(exog, dtype=float)
+        self.n, self.p = exog.shape
+        self.m = len(structure.components)
+        self._blocks = [(idx, structure.weights(idx)) for idx in structure.block_index]
+        self._work = float(np.sum(structure.block_sizes.astype(float) ** 3))
+        self._set_data(exog, np.asarray(endog, dtype=float))
+
+    def _set_data(self, exog, endog):
+        self._exog = exog
+        self._endog = endog
+        self._z = [np.concatenate([exog[idx], endog[idx][..., None]], axis=-1)
+                   for idx, _ in self._blocks]
+
+    def with_endog(self, endog):
+        """The same likelihood for another response (the covariance blocks are shared)."""
+        other = object.__new__(BlockLikelihood)
+        other.__dict__.update(self.__dict__)
+        other._set_data(self._exog, np.asarray(endog, dtype=float))
+        return other
+
+    @property
+    def scales(self):
+        """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
+        return self.structure.mean_diagonals
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def solve(self, gamma, level=0):
+        """GLS solution at ``gamma`` (see :func:`~statsmodels_kinship._spectral.gls_from_cross`)
+        with ``logdet_v``; with ``level >= 1`` also ``Py`` (per record), and the pieces of the
+        gradient and the average information."""
+        gamma = np.asarray(gamma, dtype=float)
+        p, m = self.p, self.m
+        cross = np.zeros((p + 1, p + 1))
+        logdet = 0.0
+        parts = []
+        for (idx, w), z in zip(self._blocks, self._z):
+            nb, s = idx.shape
+            h = np.tensordot(gamma, w, axes=1)
+            h[:, np.arange(s), np.arange(s)] += 1.0
+            ld, hinv = _factor(h)
+            logdet += ld
+            hz = hinv @ z
+            cross += np.einsum("bsi,bsj->ij", z, hz)
+            parts.append((hinv, hz))
+        sol = gls_from_cross(cross, p)
+        sol["logdet_v"] = logdet
+        if level < 1:
+            return sol
+        zb = np.append(-sol["params"], 1.0)
+        py = np.empty(self.n)
+        t = np.zeros(m)
+        q = np.zeros(m)
+        r_mats = np.zeros((m, p, p))
+        hu = np.zeros((m, self.n))  # H^-1 u_j, per record
+        xhu = np.zeros((m, p))  # X'H^-1 u_j
+        u_all = np.zeros((m, self.n))
+        for (idx, w), (hinv, hz) in zip(self._blocks, parts):
+            pyb = hz @ zb  # (nb, s)
+            py[idx] = pyb
+            hx = hz[..., :p]
+            for j in range(m):
+                t[j] += np.einsum("bst,bst->", hinv, w[j])
+                u = np.einsum("bst,bt->bs", w[j], pyb)
+                u_all[j, idx] = u
+                q[j] += np.sum(u * pyb)
+                whx = w[j] @ hx
+                r_mats[j] += np.einsum("bsi,bsj->ij", hx, whx)
+                hub = np.einsum("bst,bt->bs", hinv, u)
+                hu[j, idx] = hub
+                xhu[j] += np.einsum("bsi,bs->i", self._z_x(idx), hub)
+        sol.update(py=py, trace=t, quad=q, r_mats=r_mats, u=u_all, hu=hu, xhu=xhu,
+                   parts=parts)
+        return sol
+
+    def _z_x(self, idx):
+        return self._exog[idx]
+
+    def loglike(self, gamma, reml=True):
+        """Profiled (restricted) log-likelihood at ``gamma``."""
+        return profiled_loglike(self.solve(gamma), self.n, self.p, reml)
+
+    def _derivatives(self, sol, reml):
+        """Score and average information of the profiled log-likelihood in ``gamma``."""
+        p = self.p
+        dof = self.n - p if reml else self.n
+        rss = sol["rss"]
+        a_inv = chol_inverse(sol["chol_A"])
+        grad2 = sol["trace"] - dof * sol["quad"] / rss
+        if reml:
+            grad2 = grad2 - np.einsum("ij,mji->m", a_inv, sol["r_mats"])
+        upu = sol["u"] @ sol["hu"].T - sol["xhu"] @ a_inv @ sol["xhu"].T
+        ai = 0.5 * dof / rss * (upu - np.outer(sol["quad"], sol["quad"]) / rss)
+        return -0.5 * grad2, 0.5 * (ai + ai.T)
+
+    def score(self, gamma, reml=True):
+        """Gradient of the profiled (restricted) log-likelihood in ``gamma``."""
+        return self._derivatives(self.solve(gamma, level=1), reml)[0]
+
+    def _projected_traces(self, sol, reml):
+        """``tr(P W_i P W_j)`` for the components and the residual (``W = I``), with ``P``
+        the REML projection of ``H`` (REML) or ``H^-1`` (ML); and ``u_i' P u_j`` for
+        ``u_i = W_i Py``. Costs about ``m`` products of the blocks (``m s^3`` each)."""
+        p, m = self.p, self.m
+        a_inv = chol_inverse(sol["chol_A"])
+        k = m + 1
+        tr_bb = np.zeros((k, k))
+        xbbx = np.zeros((k, k, p, p))  # X'H^-1 W_i H^-1 W_j H^-1 X
+        xbx = np.zeros((k, p, p))  # X'H^-1 W_i H^-1 X
+        for (idx, w), (hinv, hz) in zip(self._blocks, sol["parts"]):
+            hx = hz[..., :p]
+            b = [hinv @ w[j] for j in range(m)] + [hinv]  # H^-1 W_i
+            vhx = [w[j] @ hx for j in range(m)] + [hx]  # W_i H^-1 X
+            bhx = [bi @ hx for bi in b]  # H^-1 W_i H^-1 X
+            for i in range(k):
+                xbx[i] += np.einsum("bsi,bsj->ij", hx, vhx[i])
+                for j in range(i + 1):
+                    tr_bb[i, j] += np.einsum("bst,bts->", b[i], b[j])
+                    xbbx[i, j] += np.einsum("bsi,bsj->ij", vhx[i], bhx[j])
+        traces = np.empty((k, k))
+        for i in range(k):
+            for j in range(i + 1):
+                trace = tr_bb[i, j]
+                if reml:
+                    trace += (-2.0 * np.sum(a_inv * xbbx[i, j])
+                              + np.sum((a_inv @ xbx[i]) * (a_inv @ xbx[j]).T))
+                traces[i, j] = traces[j, i] = trace
+        u = np.vstack([sol["u"], sol["py"]])  # W_i Py
+        hu = np.vstack([sol["hu"], self._hinv_apply(sol, sol["py"])])
+        xhu = np.vstack([sol["xhu"], self._exog.T @ hu[-1]])
+        upu = u @ hu.T - xhu @ a_inv @ xhu.T
+        return traces, upu
+
+    def hessian(self, sol, reml):
+        """Hessian of the profiled (restricted) log-likelihood in ``gamma`` at a solution
+        of level 1: ``1/2 tr(P W_i P W_j) - dof u_i'P u_j / RSS + dof q_i q_j / (2 RSS^2)``."""
+        traces, upu = self._projected_traces(sol, reml)
+        m = self.m
+        dof = self.n - self.p if reml else self.n
+        rss, q = sol["rss"], sol["quad"]
+        return (0.5 * traces[:m, :m] - dof * upu[:m, :m] / rss
+                + 0.5 * dof * np.outer(q, q) / rss ** 2)
+
+    def information(self, gamma, scale, reml=True):
+        """Observed information of ``(s_1^2, ..., s_m^2, s_e^2)`` at ``s_j^2 = gamma_j scale``,
+        ``s_e^2 = scale``, from the likelihood profiled over the fixed effects.
+
+        ``I_ij = -1/2 tr(P V_i P V_j) + y'P V_i P V_j P y`` with ``V_j = W_j``, ``V_e = I``
+        and ``P`` the REML projection (under ML ``V^-1`` in the trace), as
+        ``_spectral.ProfiledLikelihood.information`` for one component.
+        """
+        traces, upu = self._projected_traces(self.solve(gamma, level=1), reml)
+        # P = P_H / s_e^2 and y'P = Py' / s_e^2
+        return -0.5 * traces / scale ** 2 + upu / scale ** 3
+
+    def _hinv_apply(self, sol, v):
+        out = np.empty(self.n)
+        for (idx, _), (hinv, _) in zip(self._blocks, sol["parts"]):
+            out[idx] = np.einsum("bst,bt->bs", hinv, v[idx])
+        return out
+
+    # -- maximisation -------------------------------------------------------------------
+
+    def start_grid(self):
+        """Starting points: ``gamma`` for shares of the variance on :data:`SHARE_GRID`."""
+        m = self.m
+        if self._work > _GRID_WORK_MAX:
+            shares = [np.full(m, 0.5 / m)] + [np.eye(m)[j] * 0.5 for j in range(m)]
+        else:
+            top = max(SHARE_GRID)
+            shares = [np.array(c) for c in itertools.product(SHARE_GRID, repeat=m)
+                      if sum(c) <= top + 1e-12]
+        shares = np.array(shares)
+        return shares / (1.0 - shares.sum(axis=1, keepdims=True)) / self.scales
+
+    def maximize(self, reml=True, start=None, fixed=None):
+        """Maximum of the profiled (restricted) likelihood over ``gamma >= 0``.
+
+        The likelihood is evaluated on :meth:`start_grid` (or at ``start``); from the best
+        point, projected Newton steps with the average-information matrix on the free
+        components (those above 0, or at 0 with a positive gradient), each step halved until
+        the likelihood does not decrease and cut at the boundary ``gamma_j = 0``. Converged
+        when the Newton decrement (about twice the distance to the maximum in llf) is below
+        1e-16, or the step below 1e-13 relative, or no step increases the likelihood and the
+        decrement is below 1e-8 (rounding); a component stays at 0 (a boundary estimate, as
+        in lme4) when its gradient there is not positive.
+
+        Parameters
+        ----------
+        reml : bool
+        start : array_like, optional
+            Starting ``gamma`` (skips the grid).
+        fixed : array_like of bool, optional
+            Components held at their start value (``gamma`` not estimated).
+
+        Returns
+        -------
+        gamma : ndarray
+        llf : float
+        info : dict
+            ``converged``, ``boundary`` (names of the components at 0), ``n_evals``,
+            ``n_iter``, ``message``, ``decrement``.
+        """
+        m = self.m
+        fixed = np.zeros(m, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+        n_evals = 0
+        if start is None:
+            grid = self.start_grid()
+            values = [self.loglike(g, reml) for g in grid]
+            n_evals += len(grid)
+            gamma = grid[int(np.argmax(values))].copy()
+        else:
+            gamma = np.maximum(np.asarray(start, dtype=float), 0.0)
+        sol = self.solve(gamma, level=1)
+        llf = profiled_loglike(sol, self.n, self.p, reml)
+        n_evals += 1
+        converged, message, decrement = False, "", np.inf
+        n_iter = 0
+        for n_iter in range(1, _MAX_ITER + 1):
+            grad, ai = self._derivatives(sol, reml)
+            free = ~fixed & ((gamma > 0) | (grad > 0))
+            if not free.any():
+                converged, decrement = True, 0.0
+                break
+            metric, exact = ai[np.ix_(free, free)], False
+            if decrement < _EXACT_NEWTON_BELOW and self._work <= _GRID_WORK_MAX:
+                # near the maximum: Newton with the exact Hessian (quadratic convergence)
+                # while it is negative definite on the free components
+                hess = -self.hessian(sol, reml)[np.ix_(free, free)]
+                if np.all(np.linalg.eigvalsh(hess) > 0):
+                    metric, exact = hess, True
+            step_f = np.linalg.lstsq(metric, grad[free], rcond=1e-12)[0]
+            decrement = float(grad[free] @ step_f)
+            if decrement < _DECREMENT_TOL:
+                converged = True
+                break
+            step = np.zeros(m)
+            step[free] = step_f
+            t = 1.0
+            while True:
+                new = np.maximum(gamma + t * step, 0.0)
+                new_sol = self.solve(new, level=1)
+                new_llf = profiled_loglike(new_sol, self.n, self.p, reml)
+                n_evals += 1
+                # close to the maximum the likelihood changes by less than its rounding:
+                # exact Newton steps are then taken whole (convergence is judged on the
+                # analytic gradient, through the decrement)
+                if new_llf >= llf or t < 1e-6 or (exact and decrement < _FULL_STEP_BELOW):
+                    break
+                t *= 0.5
+            if new_llf < llf and not (exact and decrement < _FULL_STEP_BELOW):
+                # no ascent along the step: rounding level reached
+                converged = decrement < _DECREMENT_NOISE
+                message = "" if converged else (
+                    f"no increase of the likelihood along the Newton step (decrement "
+                    f"{decrement:.3g})")
+                break
+            moved = np.abs(new - gamma) / (np.abs(gamma) + 1.0 / self.scales)
+            gamma, sol, llf = new, new_sol, new_llf
+            if moved.max() < _STEP_RTOL:
+                converged = True
+                break
+        else:
+            message = (f"no convergence in {_MAX_ITER} Newton iterations (decrement "
+                       f"{decrement:.3g})")
+        boundary = [self.structure.names[j] for j in range(m) if gamma[j] == 0.0 and not fixed[j]]
+        return gamma, float(profiled_loglike(sol, self.n, self.p, reml)), {
+            "converged": converged, "boundary": boundary, "n_evals": n_evals,
+            "n_iter": n_iter, "message": message, "decrement": decrement}
+
+    # -- effects --------------------------------------------------------------------------
+
+    def effects(self, gamma):
+        """GLS solution at ``gamma`` with the BLUPs of every component (dict name -> array
+        over its individuals or levels) and each record's total random effect."""
+        sol = self.solve(gamma, level=1)
+        py = sol["py"]
+        blups = {}
+        total = np.zeros(self.n)
+        for g, comp in zip(np.asarray(gamma, dtype=float), self.structure.components):
+            u = comp.blup(g, py)
+            blups[comp.name] = u
+            total += comp.expand(u)
+        sol["blups"] = blups
+        sol["random"] = total
+        return sol
