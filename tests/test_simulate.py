@@ -23,6 +23,7 @@ from statsmodels_kinship import simulate as sim
 from statsmodels_kinship._spectral import aliased_columns
 from statsmodels_kinship.simulate import (
     STUDY_FILES,
+    household_labels,
     read_study_csv,
     replicate_pedigree,
     seed_pedigree,
@@ -169,10 +170,15 @@ def test_make_data_reproduces_the_committed_files_byte_for_byte(tmp_path):
 
 def test_committed_files_agree_with_each_other():
     ped, geno, phe, snps = read_study_csv(DATA)
-    assert list(ped.columns) == ["family", "individual", "father", "mother", "sex"]
-    assert list(phe.columns) == ["family", "trait"] and phe.index.name == "individual"
+    assert list(ped.columns) == ["family", "individual", "father", "mother", "sex", "household"]
+    assert list(phe.columns) == ["family", "trait", "household"]
+    assert phe.index.name == "individual"
+    # households as household_labels makes them: 3 per family (sizes 2, 5, 5)
+    assert_array_equal(ped["household"], household_labels(ped))
+    assert_array_equal(phe["household"], ped["household"])
+    assert ped["household"].value_counts().value_counts().to_dict() == {5: 200, 2: 100}
     assert list(snps.columns[:3]) == ["chromosome", "cM", "position"]
-    assert ped.shape == (1200, 5) and geno.shape == (1200, 130) and len(phe) == 1200
+    assert ped.shape == (1200, 6) and geno.shape == (1200, 130) and len(phe) == 1200
     assert_array_equal(geno.index, ped["individual"])
     assert_array_equal(phe.index, ped["individual"])
     assert_array_equal(geno.columns, snps.index)
