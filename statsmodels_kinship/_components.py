@@ -9,9 +9,8 @@ the component and the offending values.
 import numpy as np
 import pandas as pd
 from scipy import linalg, sparse
-from scipy.sparse import csgraph
 
-from ._engine import Component
+from ._engine import Component, CovarianceStructure
 from ._spectral import KinshipDecomposition
 from ._validation import _show, check_kinship, is_labelled, match_kinship
 
@@ -74,28 +73,33 @@ def _individuals(individual, labels, n):
 
 
 def _check_psd(name, matrix):
-    """Raise when a relationship matrix is not positive semidefinite (a Cholesky factor of K
-    plus the tolerance of the decomposition exists, block by block)."""
+    """Raise when a relationship matrix is not positive semidefinite: a Cholesky factor of
+    each independent block plus the tolerance of the decomposition must exist (blocks of one
+    size in one batched call)."""
     n = matrix.shape[0]
-    n_blocks, labels = csgraph.connected_components(
-        sparse.csr_matrix(matrix != 0) if not sparse.issparse(matrix) else matrix != 0,
-        directed=False)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(labels, minlength=n_blocks))]
-    dense = matrix.toarray() if sparse.issparse(matrix) and n <= 2000 else matrix
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        idx = order[a:b]
-        block = (dense[np.ix_(idx, idx)] if not sparse.issparse(dense)
-                 else dense[idx][:, idx].toarray())
-        scale = float(np.max(np.abs(np.diag(block)))) or 1.0
-        tol = KinshipDecomposition.psd_tolerance(np.finfo(float).eps, len(idx)) * scale
+    structure = CovarianceStructure(n, [Component(name, "relationship", codes=np.arange(n),
+                                                  matrix=matrix)])
+    comp = structure.components[0]
+    for idx in structure.block_index:
+        blocks = comp.weights(idx)
+        size = idx.shape[1]
+        scale = np.abs(np.diagonal(blocks, axis1=1, axis2=2)).max(axis=1)
+        tol = KinshipDecomposition.psd_tolerance(np.finfo(float).eps, size) * np.where(
+            scale > 0, scale, 1.0)
+        shifted = blocks + tol[:, None, None] * np.eye(size)
         try:
-            linalg.cholesky(block + tol * np.eye(len(idx)), lower=True, check_finite=False)
-        except linalg.LinAlgError:
-            lam = linalg.eigvalsh(block)[0]
-            raise ValueError(
-                f"kinship {name!r} is not positive semidefinite: smallest eigenvalue "
-                f"{lam:.3g} (in a block of {len(idx)} individuals), below -{tol:.2g}") from None
+            if len(idx) > 1:
+                np.linalg.cholesky(shifted)
+            else:
+                linalg.cholesky(shifted[0], lower=True, check_finite=False)
+            continue
+        except (np.linalg.LinAlgError, linalg.LinAlgError):
+            pass
+        lam = np.linalg.eigvalsh(blocks)[:, 0]
+        bad = int(np.argmin(lam / np.where(scale > 0, scale, 1.0)))
+        raise ValueError(
+            f"kinship {name!r} is not positive semidefinite: smallest eigenvalue "
+            f"{lam[bad]:.3g} (in a block of {size} individuals), below -{tol[bad]:.2g}")
 
 
 def _group(name, values, n):

@@ -11,6 +11,7 @@ eigendecomposition of ``K`` (computed once per model, block by block for indepen
 families); the fixed effects and the residual variance are profiled out and the single ratio
 ``delta = s_k^2 / s_e^2`` is searched globally.
 """
+import copy
 import warnings
 from numbers import Real
 
@@ -385,6 +386,27 @@ class KinshipMixedLM(base.LikelihoodModel):
             self._engine = BlockLikelihood(self.structure, exog_kept, endog_centred)
         self._data_attr.extend(["structure", "_engine"])
         self._warn_binary()
+
+    def _with_exog(self, exog):
+        """The same model (several components: the same covariance structure, not built
+        again) with another design, for :meth:`_fit_zeros`."""
+        exog = np.asarray(exog, dtype=float)
+        model = KinshipMixedLM.__new__(KinshipMixedLM)
+        model.__dict__.update(self.__dict__)
+        model.data = copy.copy(self.data)
+        model.data._cache = {}  # not shared with this model's data
+        model.data.exog = model.data.orig_exog = exog
+        model.data.xnames = None
+        model.exog = exog
+        model._cache = {}
+        model._check_design()
+        model.k_constant = int(np.any(np.all(exog == 1, axis=0)))
+        model.df_model = float(model.rank - model.k_constant)
+        exog_kept = exog[:, ~model.aliased]
+        with serial_blas():
+            model._endog_offset, endog_centred = _centre(model.endog, exog_kept)
+            model._engine = BlockLikelihood(model.structure, exog_kept, endog_centred)
+        return model
 
     def _check_design(self):
         """Checks of endog and exog after statsmodels' data handling; aliased columns."""
@@ -956,8 +978,12 @@ class KinshipMixedLM(base.LikelihoodModel):
         with warnings.catch_warnings():
             # said already for this model
             warnings.simplefilter("ignore", BinaryTraitWarning)
-            mod_constr = KinshipMixedLM(self.endog, self.exog[:, keep], kinship=self.kinship,
-                                        _decomposition=self.decomposition)
+            if self._engine is not None:
+                mod_constr = self._with_exog(self.exog[:, keep])
+            else:
+                mod_constr = KinshipMixedLM(self.endog, self.exog[:, keep],
+                                            kinship=self.kinship,
+                                            _decomposition=self.decomposition)
         aliased = np.zeros(k, dtype=bool)  # dropped columns are held at 0, not aliased
         aliased[keep] = mod_constr.aliased
         lost = keep[self.aliased[keep] & ~mod_constr.aliased]
@@ -1647,9 +1673,11 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         gives the same table afterwards (with another ``alpha`` its h2 interval is "n/a").
         """
         self._summary_facts()
-        self._summary_h2_interval(0.05)
+        if self.delta is not None:
+            self._summary_h2_interval(0.05)
         super().remove_data()
-        self._residual_rot = None  # n values, like the data (random_effects needs the data)
+        # n values, like the data (random_effects needs the data)
+        self._residual_rot = self._random = self._blups = None
 
     def _data_removed(self):
         return (getattr(self.model, "_profile", None) is None
