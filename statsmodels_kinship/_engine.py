@@ -32,7 +32,7 @@ from ._spectral import chol_inverse, gls_from_cross, profiled_loglike
 from ._validation import MEMORY_FRACTION, available_memory
 from .exceptions import KinshipMemoryError
 
-__all__ = ["Component", "CovarianceStructure", "BlockLikelihood", "SHARE_GRID"]
+__all__ = ["Component", "CovarianceStructure", "BlockLikelihood", "Whitener", "SHARE_GRID"]
 
 #: Blocks larger than this are factored one at a time with LAPACK (``potrf``/``potri``);
 #: smaller ones of equal size in one batched numpy call.
@@ -289,6 +289,30 @@ class BlockLikelihood:
         other._set_data(self._exog, np.asarray(endog, dtype=float))
         return other
 
+    def with_exog(self, exog, endog=None):
+        """The same covariance structure (its blocks shared, not built again) with another
+        design (and response): e.g. the null model's design plus one SNP."""
+        exog = np.asarray(exog, dtype=float)
+        other = object.__new__(BlockLikelihood)
+        other.__dict__.update(self.__dict__)
+        other.n, other.p = exog.shape
+        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
+        return other
+
+    def whitener(self, gamma):
+        """:class:`Whitener` of ``H(gamma)``: ``L^-1`` per block and ``log det H``."""
+        return Whitener(self, gamma)
+
+    @property
+    def exog(self):
+        """The design (full column rank)."""
+        return self._exog
+
+    @property
+    def endog(self):
+        """The response (as given: the model's is centred on its design)."""
+        return self._endog
+
     @property
     def scales(self):
         """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
@@ -367,6 +391,12 @@ class BlockLikelihood:
     def score(self, gamma, reml=True):
         """Gradient of the profiled (restricted) log-likelihood in ``gamma``."""
         return self._derivatives(self.solve(gamma, level=1), reml)[0]
+
+    def loglike_and_score(self, gamma, reml=True):
+        """The profiled (restricted) log-likelihood at ``gamma`` and its gradient, from one
+        factorization."""
+        sol = self.solve(gamma, level=1)
+        return profiled_loglike(sol, self.n, self.p, reml), self._derivatives(sol, reml)[0]
 
     def _projected_traces(self, sol, reml):
         """``tr(P W_i P W_j)`` for the components and the residual (``W = I``), with ``P``
@@ -555,3 +585,43 @@ class BlockLikelihood:
         sol["blups"] = blups
         sol["random"] = total
         return sol
+
+
+class Whitener:
+    """``L^-1`` per independent block, ``H(gamma) = I + sum_j gamma_j W_j = L L'`` on the
+    blocks of a :class:`~statsmodels_kinship._engine.BlockLikelihood`: ``apply(a)`` is
+    ``L^-1 a`` (rows of ``a`` are records), ``logdet`` is ``log det H``.
+
+    With ``a~ = L^-1 a`` generalized least squares at ``gamma`` is ordinary least squares of
+    ``y~`` on ``X~`` (the scan's fixed-ratio tests). Made by :meth:`BlockLikelihood.whitener`.
+    """
+
+    def __init__(self, engine, gamma):
+        gamma = np.asarray(gamma, dtype=float)
+        self.n = engine.n
+        self.factors = []
+        self.logdet = 0.0
+        for idx, w in engine._blocks:
+            nb, s = idx.shape
+            h = np.tensordot(gamma, w, axes=1)
+            h[:, np.arange(s), np.arange(s)] += 1.0
+            if s <= _BATCH_MAX and nb > 1:
+                chol = np.linalg.cholesky(h)
+                linv = np.tril(np.linalg.inv(chol))
+            else:
+                chol = np.stack([linalg.cholesky(hb, lower=True, check_finite=False)
+                                 for hb in h])
+                linv = np.stack([linalg.solve_triangular(cb, np.eye(s), lower=True,
+                                                         check_finite=False) for cb in chol])
+            self.logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+            self.factors.append((idx, linv))
+
+    def apply(self, a):
+        """``L^-1 a`` for ``a`` of shape (n,) or (n, k)."""
+        a = np.asarray(a, dtype=float)
+        flat = a.ndim == 1
+        a2 = a[:, None] if flat else a
+        out = np.empty_like(a2)
+        for idx, linv in self.factors:
+            out[idx] = linv @ a2[idx]
+        return out[:, 0] if flat else out

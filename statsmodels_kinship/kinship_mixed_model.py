@@ -1489,9 +1489,10 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         return inference.kinship_variance_test(self, method=method, nsim=nsim, seed=seed,
                                                batch_size=batch_size, progress=progress)
 
-    def profile_conf_int(self, alpha=0.05, which=("h2", "kinship")):
-        """Profile-likelihood intervals for h2, ``s_k^2`` ('kinship') and ``s_e^2``
-        ('residual'); an interval may start at 0.
+    def profile_conf_int(self, alpha=0.05, which=None):
+        """Profile-likelihood intervals for h2, each component's share and variance, and
+        ``s_e^2`` ('residual'); an interval may start at 0. By default h2 and the kinship
+        variance (one kinship), or every share and variance (several components).
 
         See :func:`statsmodels_kinship.inference.profile_conf_int`.
         """
@@ -1526,7 +1527,13 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
 
     def _delta_method(self, grad):
         grad = np.asarray(grad)
-        return float(np.sqrt(grad @ self.vcomp_cov.to_numpy() @ grad))
+        cov = self.vcomp_cov.to_numpy()
+        # components estimated at 0 (several components) have no standard error: they
+        # enter as constants
+        at_zero = np.r_[np.asarray(self.gamma) == 0, False] if self.delta is None else None
+        if at_zero is not None and at_zero.any():
+            cov = np.where(at_zero[:, None] | at_zero[None, :], 0.0, cov)
+        return float(np.sqrt(grad @ cov @ grad))
 
     @cache_readonly
     def theta(self):

@@ -30,6 +30,13 @@ From ``M`` a sweep (Gaussian elimination of the covariates, differentiated twice
 ``delta`` alongside) gives the profiled criteria and their first two derivatives, and a
 safeguarded Newton iteration (bisection when a step leaves the bracket) finds each SNP's
 optimum.
+
+A null model with several variance components (or repeated records: ``results.delta is
+None``) is scanned on its own block likelihood (:mod:`~statsmodels_kinship._engine`):
+``'fixed'`` whitens by the Cholesky factor of ``H = I + sum_j gamma_j W_j`` at the null
+model's ratios, block by block, after which each SNP is ordinary least squares;
+``'exact'`` refits each SNP model's ratios with the engine (REML, and ML for the
+likelihood-ratio test), started at the null model's estimates.
 """
 import os
 import uuid
@@ -37,7 +44,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import linalg, sparse, stats
 
 from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
                         extend_delta_grid, group_eigenvalues, residual_boundary, serial_blas)
@@ -145,15 +152,29 @@ def _criterion(m, logdet_v, n, c, reml):
 # The null model, shared by every block
 # ---------------------------------------------------------------------------------------------
 
+def _warn_unidentified(results):
+    """IdentifiabilityWarning when the null model's variance components are not identified."""
+    if not results.identified:
+        warn_at_user("scan: the null model's variance components are not identified ("
+                      + results.fit_info["identifiability"] + "); each SNP's variance "
+                      "ratio is arbitrary (its Wald test of beta is not affected when the "
+                      "likelihood is flat in the ratio)", IdentifiabilityWarning)
+
+
 class _Null:
-    """What every block of the scan needs from the fitted null model (picklable)."""
+    """What every block of the scan needs from the fitted null model (picklable): the
+    single-kinship model, on the eigendecomposition of K.
+
+    A null model's scan object (this one or :class:`_ComponentsNull`) has ``n`` (records),
+    ``columns`` (of the statistics array), ``q_w`` (orthonormal basis of the covariates in
+    the space of :meth:`prepare`), :meth:`prepare` (a genotype block into that space),
+    :meth:`fill` (the tests of a prepared block) and :meth:`info` (the frame's attrs).
+    """
+
+    columns = _STATS
 
     def __init__(self, results, method, use_t):
-        if not results.identified:
-            warn_at_user("scan: the null model's variance components are not identified ("
-                          + results.fit_info["identifiability"] + "); each SNP's variance "
-                          "ratio is arbitrary (its Wald test of beta is not affected when the "
-                          "likelihood is flat in the ratio)", IdentifiabilityWarning)
+        _warn_unidentified(results)
         model = results.model
         self.decomposition = model.decomposition
         lam = np.asarray(self.decomposition.eigenvalues, dtype=float)
@@ -188,6 +209,13 @@ class _Null:
                 "llf_ml_null": self.llf_ml0, "delta_score": self.delta_score,
                 "nobs": self.n, "k_covariates": self.c, "df_resid": self.n - self.c - 1,
                 "use_t": self.use_t}
+
+    def prepare(self, g):
+        """Genotypes rotated by the eigenvectors of K."""
+        return self.decomposition.rotate(g)
+
+    def fill(self, xr, out, rows, flag):
+        _fill(self, _Block(self, np.ascontiguousarray(xr)), out, rows, flag)
 
 
 def _shared_sums(z, weights):
@@ -480,7 +508,7 @@ def _block_stats(null, g, offset=0):
     if g.ndim != 2 or g.shape[0] != null.n:
         raise ValueError(f"a genotype block has shape {g.shape}, expected ({null.n}, b)")
     n, b = g.shape
-    out = np.full((b, len(_STATS)), np.nan)
+    out = np.full((b, len(null.columns)), np.nan)
     if np.isinf(g).any():
         j = int(np.flatnonzero(np.isinf(g).any(axis=0))[0])
         raise ValueError(f"genotypes contain infinite values (SNP at column {offset + j})")
@@ -501,13 +529,13 @@ def _block_stats(null, g, offset=0):
     out[:, _COL["n_missing"]] = n_missing
     fit = np.flatnonzero(flag == _OK)
     if len(fit):
-        xr = null.decomposition.rotate(g if len(fit) == b else g[:, fit])
+        xr = null.prepare(g if len(fit) == b else g[:, fit])
         aliased = _aliased(null.q_w, xr)
         if aliased.any():
             flag[fit[aliased]] = _ALIASED
             fit, xr = fit[~aliased], xr[:, ~aliased]
     if len(fit):
-        _fill(null, _Block(null, np.ascontiguousarray(xr)), out, fit, flag)
+        null.fill(xr, out, fit, flag)
     out[:, _COL["flag"]] = flag
     return out
 
@@ -533,7 +561,6 @@ def _fill(null, blk, out, rows, flag):
     """Tests for the SNPs of ``blk`` into ``out[rows]``."""
     n, c = null.n, null.c
     df = n - c - 1
-    col = _COL
 
     def profile(m):
         pxx, pxy, pyy, _ = _sweep(m, c)
@@ -545,10 +572,7 @@ def _fill(null, blk, out, rows, flag):
     stat_score = n * pxy ** 2 / (pyy * pxx)
     if null.method == "fixed":  # delta_score is the null model's ratio
         delta = np.full(blk.b, null.delta_null)
-        rss = pyy - pxy ** 2 / pxx
-        beta, se = pxy / pxx, np.sqrt(rss / df / pxx)
-        stat_lrt = n * np.log(pyy / rss)
-        llf_ml = -0.5 * (n * (1 + LOG_2PI + np.log(rss / n)) + logdet_s[0])
+        beta, se, stat_lrt, llf_ml = _fixed_ratio_tests(pxx, pxy, pyy, logdet_s[0], n, df)
         delta_ml = np.full(blk.b, np.nan)
     else:
         results = {}
@@ -568,14 +592,143 @@ def _fill(null, blk, out, rows, flag):
         llf_ml = -0.5 * (n * (1 + LOG_2PI + np.log(rss_ml / n)) + logdet)
         stat_lrt = np.maximum(2 * (llf_ml - null.llf_ml0), 0.0)
         flag[rows[~(conv_r & conv_m)]] = _NOCONV
+    _store_tests(out, rows, df, null.use_t, beta=beta, se=se, stat_lrt=stat_lrt,
+                 stat_score=stat_score, delta=delta, delta_ml=delta_ml, llf_ml=llf_ml)
+
+
+def _fixed_ratio_tests(pxx, pxy, pyy, logdet_v, n, df):
+    """The SNP's tests at fixed variance ratios from ``x'Px``, ``x'Py``, ``y'Py`` (``P`` the
+    GLS projection off the covariates, ``V = s_e^2 H``) and ``log det H``: ``beta``, ``se``
+    (REML ``s_e^2`` on ``df`` degrees of freedom), the likelihood-ratio statistic and the ML
+    log-likelihood of the SNP model at those ratios (``s_e^2`` profiled)."""
+    rss = pyy - pxy ** 2 / pxx
+    beta, se = pxy / pxx, np.sqrt(rss / df / pxx)
+    stat_lrt = n * np.log(pyy / rss)
+    llf_ml = -0.5 * (n * (1 + LOG_2PI + np.log(rss / n)) + logdet_v)
+    return beta, se, stat_lrt, llf_ml
+
+
+def _store_tests(out, rows, df, use_t, *, beta, se, stat_lrt, stat_score, **values):
+    """The tests and their p-values (Wald and score: F(1, df) with ``use_t``, else chi2(1);
+    likelihood ratio: chi2(1)) into ``out[rows]``, with the other ``values`` by column name."""
+    col = _COL
     stat_wald = (beta / se) ** 2
-    ref = (lambda s: stats.f.sf(s, 1, df)) if null.use_t else (lambda s: stats.chi2.sf(s, 1))
-    values = {"beta": beta, "se": se, "stat_wald": stat_wald, "p_wald": ref(stat_wald),
-              "stat_lrt": stat_lrt, "p_lrt": stats.chi2.sf(stat_lrt, 1),
-              "stat_score": stat_score, "p_score": ref(stat_score), "delta": delta,
-              "delta_ml": delta_ml, "llf_ml": llf_ml}
+    ref = (lambda s: stats.f.sf(s, 1, df)) if use_t else (lambda s: stats.chi2.sf(s, 1))
+    values.update({"beta": beta, "se": se, "stat_wald": stat_wald, "p_wald": ref(stat_wald),
+                   "stat_lrt": stat_lrt, "p_lrt": stats.chi2.sf(stat_lrt, 1),
+                   "stat_score": stat_score, "p_score": ref(stat_score)})
     for name, v in values.items():
         out[rows, col[name]] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# The null model with several variance components (the engine's block likelihood)
+# ---------------------------------------------------------------------------------------------
+
+class _ComponentsNull:
+    """What every block of the scan needs from a null model on the block likelihood (several
+    variance components, or repeated records): see :class:`_Null` for the interface.
+
+    Genotypes are used as given (``prepare`` is the identity; aliasing is R's rule on the
+    raw columns). ``'fixed'``: each SNP by GLS at the null model's ratios, through the
+    whitening ``L^-1`` of ``H(gamma)``. ``'exact'``: each SNP model refitted by
+    :meth:`~statsmodels_kinship._engine.BlockLikelihood.maximize` (REML, and ML for the
+    likelihood-ratio test), started at the null model's estimates.
+    """
+
+    def __init__(self, results, method, use_t):
+        _warn_unidentified(results)
+        model = results.model
+        engine = model._engine
+        self.engine = engine
+        self.names = list(model.component_names)
+        # the engine's data: the kept columns and y centred on them (model._endog_offset);
+        # the SNP model's likelihood and its SNP coefficient do not depend on that centring
+        self.exog = engine.exog
+        self.endog = engine.endog
+        self.n, self.c = self.exog.shape
+        self.q_w = np.linalg.qr(self.exog)[0]
+        self.columns = _STATS + _gamma_columns(self.names)
+        self.method, self.use_t = method, bool(use_t)
+        self.null_method = results.method
+        self.gamma_null = np.asarray(results.gamma, dtype=float)
+        # the null model's ML fit (the likelihood-ratio test's), and its REML ratios (the
+        # start of each SNP model's REML fit)
+        with serial_blas():
+            self.gamma_ml0, self.llf_ml0, _ = engine.maximize(reml=False)
+            self.gamma_reml0 = (self.gamma_null if results.reml or method == "fixed"
+                                else engine.maximize(reml=True)[0])
+        self.gamma_score = self.gamma_ml0 if method == "exact" else self.gamma_null
+        # P (without the SNP) at the score test's ratios, in whitened space
+        self.whitener = engine.whitener(self.gamma_score)
+        q = np.linalg.qr(self.whitener.apply(self.exog))[0]
+        yw = self.whitener.apply(self.endog)
+        self.q_white = q
+        self.py_white = yw - q @ (q.T @ yw)
+        self.pyy = float(self.py_white @ self.py_white)
+
+    def info(self):
+        def named(gamma):
+            return dict(zip(self.names, (float(v) for v in gamma)))
+
+        return {"method": self.method, "null_method": self.null_method,
+                "components": list(self.names), "gamma_null": named(self.gamma_null),
+                "gamma_ml_null": named(self.gamma_ml0), "llf_ml_null": float(self.llf_ml0),
+                "gamma_score": named(self.gamma_score), "nobs": self.n,
+                "k_covariates": self.c, "df_resid": self.n - self.c - 1,
+                "use_t": self.use_t}
+
+    def prepare(self, g):
+        return g
+
+    def fill(self, g, out, rows, flag):
+        n, df = self.n, self.n - self.c - 1
+        # score test at the null ratios (exact: ML, fixed: the fit's): x'Py, x'Px, y'Py
+        gw = self.whitener.apply(g)
+        px = gw - self.q_white @ (self.q_white.T @ gw)
+        pxx = np.einsum("nb,nb->b", px, px)
+        pxy = px.T @ self.py_white
+        pyy = self.pyy
+        stat_score = n * pxy ** 2 / (pyy * pxx)
+        m = len(self.names)
+        gamma_cols = [_COL_GAMMA + j for j in range(m)]
+        gamma_ml_cols = [_COL_GAMMA + m + j for j in range(m)]
+        if self.method == "fixed":
+            beta, se, stat_lrt, llf_ml = _fixed_ratio_tests(pxx, pxy, pyy,
+                                                            self.whitener.logdet, n, df)
+            out[np.ix_(rows, gamma_cols)] = self.gamma_null
+        else:
+            b = g.shape[1]
+            beta, se, llf_ml = np.empty(b), np.empty(b), np.empty(b)
+            converged = np.ones(b, dtype=bool)
+            with serial_blas():
+                for j in range(b):
+                    snp = self.engine.with_exog(np.column_stack([self.exog, g[:, j]]))
+                    gamma, _, info_r = snp.maximize(reml=True, start=self.gamma_reml0)
+                    sol = snp.solve(gamma)
+                    # the SNP is the last column: x'Px = L_pp^2 (Cholesky of X'H^-1X)
+                    l_pp = sol["chol_A"][-1, -1]
+                    beta[j] = sol["params"][-1]
+                    se[j] = np.sqrt(sol["rss"] / df) / l_pp
+                    gamma_ml, llf_ml[j], info_m = snp.maximize(reml=False,
+                                                               start=self.gamma_ml0)
+                    out[rows[j], gamma_cols] = gamma
+                    out[rows[j], gamma_ml_cols] = gamma_ml
+                    converged[j] = info_r["converged"] and info_m["converged"]
+            stat_lrt = np.maximum(2 * (llf_ml - self.llf_ml0), 0.0)
+            flag[rows[~converged]] = _NOCONV
+        _store_tests(out, rows, df, self.use_t, beta=beta, se=se, stat_lrt=stat_lrt,
+                     stat_score=stat_score, llf_ml=llf_ml)
+
+
+#: First column of the per-component ratios (after the columns of the single-kinship scan).
+_COL_GAMMA = len(_STATS)
+
+
+def _gamma_columns(names):
+    """The ratio columns of a scan with several components: ``gamma_<name>`` (the SNP
+    model's REML ratios, or the null model's for ``'fixed'``), then ``gamma_ml_<name>``."""
+    return [f"gamma_{c}" for c in names] + [f"gamma_ml_{c}" for c in names]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,8 +741,14 @@ def _is_dask(obj):
 
 def _model_rows(model):
     """Row labels of the model's data (None for unlabelled data) and the rows statsmodels
-    dropped as missing."""
+    dropped as missing. With repeated records (``individual=``) the label of a record is its
+    individual's ID, so that genotypes indexed by individual are matched to every record of
+    the individual."""
     labels = getattr(model.data, "row_labels", None)
+    if getattr(model, "_engine", None) is not None and model.individuals is not None:
+        relationship = [c for c in model.structure.components if c.kind == "relationship"]
+        if relationship:  # each record's individual (codes into model.individuals)
+            labels = pd.Index(model.individuals)[relationship[0].codes]
     dropped = getattr(model.data, "missing_row_idx", None)
     return (None if labels is None else pd.Index(labels)), (list(dropped) if dropped else [])
 
@@ -787,8 +946,8 @@ def _run(null, source, cols, block_size, use_dask, bar=None):
         parts = list(dask.compute(*tasks))
         if bar is not None:
             bar.update(len(cols))
-        return np.concatenate(parts) if parts else np.empty((0, len(_STATS)))
-    out = np.empty((len(cols), len(_STATS)))
+        return np.concatenate(parts) if parts else np.empty((0, len(null.columns)))
+    out = np.empty((len(cols), len(null.columns)))
     for i, b in enumerate(blocks):
         start = i * block_size
         out[start:start + len(b)] = _block_stats(null, source.read(b), int(b[0]))
@@ -892,8 +1051,9 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     Parameters
     ----------
     results : KinshipMixedLMResults
-        The fitted null model: covariates and kinship, no SNP. Its eigendecomposition of the
-        kinship is reused; its data and kinship are not copied.
+        The fitted null model: covariates and kinship (or several variance components), no
+        SNP. Its eigendecomposition of the kinship (or its block likelihood) is reused; its
+        data and kinship are not copied.
     genotypes : array_like, pandas.DataFrame, str or path-like, or dask.array.Array
         Individuals x SNPs, allele counts or dosages in [0, 2]; NaN for a missing genotype.
         Any other value (PLINK's -9, negative, above 2, infinite) is an error naming the
@@ -913,7 +1073,8 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         ``'exact'`` (GEMMA's ``-lmm 4``): each SNP gets its own variance ratio. Wald test at
         the SNP model's REML ratio; likelihood-ratio test between the ML fits of the SNP
         model and of the null model; score test at the null model's ML ratio.
-        ``'fixed'``: every test at the null model's ratio ``results.delta`` (EMMAX / P3D).
+        ``'fixed'``: every test at the null model's ratio ``results.delta`` (EMMAX / P3D),
+        or ratios ``results.gamma`` with several components.
     loco : bool or dict
         Leave one chromosome out. ``True``: the model's kinship must be the genomic
         relationship matrix (:func:`~statsmodels_kinship.kinship.genomic_relationship_matrix`,
@@ -969,11 +1130,19 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
           singular on the residual space; its tests are reported). With a finite limit the
           end of the search is an estimate, ``s_e^2 = 0`` (h2 = 1), as in the model's fit.
 
+        With several variance components (``results.delta is None``) ``delta`` and
+        ``delta_ml`` are NaN and two columns per component follow: ``gamma_<name>``, the
+        ratio ``s_j^2 / s_e^2`` of the Wald test (the SNP model's REML estimate, or the null
+        model's for ``'fixed'``), then ``gamma_ml_<name>``, the SNP model's ML ratio
+        (``'exact'``).
+
         ``frame.attrs`` holds the null model's ratios and log-likelihood (per chromosome
         with ``loco``).
 
     Raises
     ------
+    NotImplementedError
+        For ``loco`` with a null model of several variance components.
     ValueError
         For genotypes outside [0, 2] that are not NaN or a ``missing_code`` (checked block
         by block as the blocks are read: the scan stops at the first block holding one), and
@@ -1042,6 +1211,17 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     null fit. Results equal a separate ``KinshipMixedLM`` fit per SNP to 1e-8 or better. For a
     family kinship (few distinct eigenvalues) the cost per SNP does not depend on n beyond
     the rotation; for a dense K it is dominated by the rotation, ``n^2`` per SNP.
+
+    Several variance components (``kinship={...}``, ``vc_formula``, repeated records): the
+    same tests with ``H = I + sum_j gamma_j W_j`` for ``delta K + I`` and the ratios
+    ``gamma`` for ``delta``. ``'fixed'`` is GLS at the null model's ``results.gamma``;
+    ``'exact'`` refits every SNP model's ratios (REML for the Wald test, ML for the
+    likelihood ratio; the score test at the null model's ML ratios): the numbers of a
+    ``KinshipMixedLM`` fit with the SNP added. That is a REML and an ML fit per SNP, so
+    ``'fixed'`` is the screen for many SNPs. Genotypes are given per record in the model's
+    order, or in a DataFrame indexed by individual: with repeated records (``individual=``)
+    each record gets its individual's genotypes, and ``af``, ``n_obs`` and the mean
+    imputation count records.
 
     Dask: with a dask array the blocks are dask tasks (``block_size`` SNPs each); with a
     ``dask.distributed`` client the null model (eigenvectors included) is scattered to every
@@ -1118,10 +1298,16 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
         if progress:  # shown at once, with the unit it had: redraw
             bar.bar.refresh()
 
+    columns = _STATS
     if loco is False or loco is None:
-        null = _Null(res, method, use_t)
+        null = (_Null if model._engine is None else _ComponentsNull)(res, method, use_t)
         values = _run(null, source, np.arange(m), block_size, use_dask, bar)
-        info = null.info()
+        info, columns = null.info(), null.columns
+    elif model._engine is not None:
+        raise NotImplementedError("loco is not available for a null model with several "
+                                  "variance components or repeated records (results.delta "
+                                  "is None); scan each chromosome against a null model "
+                                  "refitted with its leave-one-out relationship matrix")
     else:
         if source.chromosome is None:
             raise ValueError("loco needs the chromosome of each SNP: pass chromosome= (or "
@@ -1146,7 +1332,7 @@ def scan(results, genotypes, method="exact", loco=False, *, chromosome=None, pos
     bar.close()
     _untested_warning(values, source.names)
     return _frame(values, source, {"method": method, "loco": loco is not False
-                                   and loco is not None, "null": info})
+                                   and loco is not None, "null": info}, columns)
 
 
 def _untested_warning(values, names):
@@ -1165,8 +1351,8 @@ def _untested_warning(values, names):
                   GenotypeWarning)
 
 
-def _frame(values, source, attrs):
-    frame = pd.DataFrame(values, index=source.names, columns=_STATS)
+def _frame(values, source, attrs, columns=_STATS):
+    frame = pd.DataFrame(values, index=source.names, columns=columns)
     for name in ("n_obs", "n_missing"):
         frame[name] = frame[name].astype(np.int64)
     frame["flag"] = pd.Categorical.from_codes(frame["flag"].astype(int), categories=FLAGS)
