@@ -30,7 +30,7 @@ from .kinship import _inbreeding
 
 __all__ = ["FamilyStudy", "simulate_family_study", "seed_study_parameters", "seed_pedigree",
            "replicate_pedigree", "shared_env_correlation", "household_labels", "read_study_csv",
-           "StudyTables"]
+           "StudyTables", "simulate_dairy_herd"]
 
 #: The files of a study written by :meth:`FamilyStudy.to_csv` (the layout of ``data/``).
 STUDY_FILES = ("pedigree.csv", "genotypes.csv", "phenotype.csv", "snp_map.csv")
@@ -1382,3 +1382,270 @@ def seed_study_parameters(n_families=100):
         "nonpsd": "nearest",
         "n_ancestral_haplotypes": 5,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# A dairy herd-book: repeated lactation records, a herd factor, a pedigree with one-parent cows
+# ---------------------------------------------------------------------------------------------
+
+DairyHerd = namedtuple("DairyHerd", ["pedigree", "records", "additive", "permanent", "herd",
+                                     "residual", "lactation_means", "variances", "inbreeding"])
+DairyHerd.__doc__ = """What :func:`simulate_dairy_herd` returns: the data and the true effects.
+
+Attributes
+----------
+pedigree : pandas.DataFrame
+    Columns animal, sire, dam (strings, "0" for an unknown parent), one row per animal,
+    parents before their offspring.
+records : pandas.DataFrame
+    One row per lactation: id (the cow, an animal of ``pedigree``), herd, lactation (1 to 5)
+    and yield (kg), sorted by cow and lactation.
+additive : pandas.Series
+    True breeding value (additive genetic effect, kg) of every animal, indexed by animal.
+permanent : pandas.Series
+    True permanent-environment effect of every cow with records, indexed by cow.
+herd : pandas.Series
+    True effect of every herd, indexed by herd.
+residual : pandas.Series
+    The temporary-environment (residual) part of each record, aligned with ``records``.
+lactation_means : pandas.Series
+    Mean yield of lactations 1 to 5 (the fixed effects), indexed by lactation.
+variances : pandas.Series
+    The true variance components (kg^2): additive, permanent, herd, residual.
+inbreeding : pandas.Series
+    Inbreeding coefficient of every animal, indexed by animal.
+"""
+
+_DAIRY_SD = 1200.0    # phenotypic SD of a lactation yield within lactation number (kg)
+_DAIRY_LACTATION_MEANS = (8000.0, 8900.0, 9300.0, 9400.0, 9300.0)  # lactations 1..5 (kg)
+_DAIRY_COHORTS = 6    # birth cohorts 0..5; cows with records are born in the last two
+_DAIRY_OLDER_COWS = 0.4   # share of the cows with records born in cohort 4 (the rest in 5)
+_DAIRY_BULLS = 0.04   # share of bulls among the animals without records of a cohort
+_DAIRY_NO_DAM = 0.05  # probability that a cow born after cohort 0 has an unknown dam
+_DAIRY_SIRE_ZIPF = 0.8    # sire popularity: weight rank^-0.8 (AI bulls, a few very popular)
+_DAIRY_MIN_COHORT = 4     # animals without records per cohort, at least
+# number of lactations (1..5) of a cow born in cohort 4 and in cohort 5, before the total is
+# adjusted to n_records
+_DAIRY_LACTATION_PROBS = ((0.15, 0.20, 0.25, 0.20, 0.20), (0.35, 0.35, 0.20, 0.10, 0.0))
+
+
+def _dairy_pedigree(rng, n_animals, n_cows):
+    """Rows (sire, dam as row numbers, -1 unknown), the cohort and the role of each animal:
+    0 bull, 1 cow without records, 2 cow with records; parents precede their offspring."""
+    n_other = n_animals - n_cows
+    n_older = int(round(_DAIRY_OLDER_COWS * n_cows))
+    sizes = np.diff(np.linspace(0, n_other, _DAIRY_COHORTS, dtype=np.int64).round())
+    cohort, role = [], []
+    for c in range(_DAIRY_COHORTS):
+        roles = []
+        if c < _DAIRY_COHORTS - 1:
+            n_bulls = max(2, int(round(_DAIRY_BULLS * sizes[c])))
+            roles = [0] * n_bulls + [1] * int(sizes[c] - n_bulls)
+        roles += [2] * (n_older if c == _DAIRY_COHORTS - 2 else
+                        n_cows - n_older if c == _DAIRY_COHORTS - 1 else 0)
+        cohort += [c] * len(roles)
+        role += list(rng.permutation(np.array(roles, dtype=np.int64)))
+    cohort, role = np.array(cohort), np.array(role)
+    sire = np.full(n_animals, -1)
+    dam = np.full(n_animals, -1)
+    for c in range(1, _DAIRY_COHORTS):
+        kids = np.flatnonzero(cohort == c)
+        bulls = np.flatnonzero((role == 0) & (cohort < c) & (cohort >= c - 2))
+        weight = rng.permutation(np.arange(1, len(bulls) + 1) ** -_DAIRY_SIRE_ZIPF)
+        sire[kids] = rng.choice(bulls, size=len(kids), p=weight / weight.sum())
+        cows = np.flatnonzero((role > 0) & (cohort < c) & (cohort >= c - 3))
+        dam[kids] = rng.choice(cows, size=len(kids))
+        no_dam = (role[kids] > 0) & (rng.random(len(kids)) < _DAIRY_NO_DAM)
+        dam[kids[no_dam]] = -1
+    return sire, dam, cohort, role
+
+
+def _pedigree_depth(sire, dam):
+    """Generation depth: 0 for founders, 1 + the deeper known parent's otherwise (rows in
+    an order where parents precede their offspring)."""
+    depth = np.zeros(len(sire), dtype=np.int64)
+    for i in np.flatnonzero((sire >= 0) | (dam >= 0)):
+        depth[i] = 1 + max(depth[sire[i]] if sire[i] >= 0 else 0,
+                           depth[dam[i]] if dam[i] >= 0 else 0)
+    return depth
+
+
+def _breeding_values(rng, sire, dam, variance, size=()):
+    r"""Breeding values ``a ~ N(0, variance A)`` from the pedigree (rows -1 unknown), exactly:
+    ``a_i = (a_s + a_d) / 2 + m_i``, a missing parent contributing 0, with Mendelian sampling
+    variance ``var(m_i) = d_i variance``, ``d_i = 1 - sum over known parents (1 + F_p) / 4``
+    (``1/2 - (F_s + F_d)/4``, ``3/4 - F_s/4`` or 1); ``F`` by Colleau's method. Returns
+    ``(a, F)``, ``a`` of shape ``(n,) + size`` (``size``: independent replicates, in the
+    trailing axes); standard normal draws in row order."""
+    depth = _pedigree_depth(sire, dam)
+    F, d = _inbreeding(sire, dam, depth)
+    z = rng.standard_normal((len(sire),) + tuple(size))
+    a = np.sqrt(d * variance).reshape((-1,) + (1,) * (z.ndim - 1)) * z
+    for g in range(1, int(depth.max()) + 1):
+        for parent in (sire, dam):
+            kids = np.flatnonzero((depth == g) & (parent >= 0))
+            a[kids] += 0.5 * a[parent[kids]]
+    return a, F
+
+
+def _lactation_counts(rng, older, n_records):
+    """Number of lactations (1..5) of each cow, ``older`` marking the cows of cohort 4,
+    adjusted at random (one lactation added to or removed from random cows) to sum to
+    ``n_records``."""
+    k = np.empty(len(older), dtype=np.int64)
+    for flag, probs in zip((True, False), _DAIRY_LACTATION_PROBS):
+        rows = np.flatnonzero(older == flag)
+        k[rows] = 1 + rng.choice(5, size=len(rows), p=probs)
+    while (gap := n_records - int(k.sum())) != 0:
+        can = np.flatnonzero(k < 5) if gap > 0 else np.flatnonzero(k > 1)
+        pick = rng.choice(can, size=min(abs(gap), len(can)), replace=False)
+        k[pick] += np.sign(gap)
+    return k
+
+
+def simulate_dairy_herd(n_animals=6547, n_cows=1360, n_records=3400, n_herds=57, h2=0.3,
+                        pe2=0.15, herd2=0.1, seed=None):
+    r"""Simulate a dairy data set: lactation yields of related cows in herds, with a pedigree.
+
+    A design like that of pedigreemm's ``milk`` data (lactations of related cows in herds,
+    with their pedigree), and of sizes of that order by default: several variance
+    components (additive, permanent environment, herd) with repeated records.
+
+    Parameters
+    ----------
+    n_animals : int
+        Animals in the pedigree, the cows with records included.
+    n_cows : int
+        Cows with records (at least ``n_herds``; ``n_animals - n_cows`` at least 20).
+    n_records : int
+        Lactation records in all, from ``n_cows`` to ``5 n_cows``.
+    n_herds : int
+        Herds; every cow is in one herd.
+    h2, pe2, herd2 : float in [0, 1]
+        Shares of the phenotypic variance (``1200**2`` kg^2 within a lactation number) due
+        to the additive genetic effect, the permanent environment of a cow and the herd; the
+        residual takes the rest, ``1 - h2 - pe2 - herd2``, which must be > 0.
+    seed : None, int, sequence of int, SeedSequence or Generator
+        Seed of :func:`numpy.random.default_rng`. A fixed seed gives the same data set,
+        byte for byte, on every machine (with the same numpy).
+
+    Returns
+    -------
+    DairyHerd
+        Named tuple ``(pedigree, records, additive, permanent, herd, residual,
+        lactation_means, variances, inbreeding)``: the pedigree (animal, sire, dam; "0"
+        unknown), the records (id, herd, lactation, yield) and the true effects.
+
+    Notes
+    -----
+    The record of lactation :math:`l` of cow :math:`i` in herd :math:`h` is
+
+    .. math::
+
+        y_{il} = \mu_l + a_i + p_i + h_h + e_{il}, \quad
+        a \sim N(0, \sigma_a^2 A),\ p_i \sim N(0, \sigma_p^2),\ h_h \sim N(0, \sigma_h^2),
+        \ e_{il} \sim N(0, \sigma_e^2),
+
+    with :math:`\mu_l` = 8000, 8900, 9300, 9400, 9300 kg for lactations 1 to 5 and
+    :math:`A` the additive relationship matrix of the pedigree (twice its kinship).
+
+    The pedigree has six overlapping birth cohorts. Cohort 0 are founders; the animals
+    without records are split evenly over cohorts 0 to 4, 4% of them bulls; the cows with
+    records are born in cohorts 4 (40%) and 5 (60%). An animal of cohort c has a sire drawn
+    from the bulls of cohorts c - 2 and c - 1, with weights proportional to rank^-0.8 of a
+    random ranking (a few popular AI bulls, whose daughters are in many herds), and a dam
+    drawn uniformly from the cows (recorded or not) of cohorts c - 3 to c - 1; 5% of the
+    cows born after cohort 0 have an unknown dam (sire known: one-parent animals, as in real
+    herd books). Parents are drawn at random, so some animals are inbred, and some animals
+    without records have no recorded descendants (the pedigree is not pruned).
+
+    Breeding values are dropped down the pedigree exactly (Mendelian sampling): a founder
+    :math:`a_i = m_i`, otherwise :math:`a_i = (a_s + a_d)/2 + m_i`, an unknown parent
+    contributing 0, with :math:`\mathrm{var}(m_i) = (1/2 - (F_s + F_d)/4)\sigma_a^2` for two
+    known parents, :math:`(3/4 - F_s/4)\sigma_a^2` for a known sire only and
+    :math:`\sigma_a^2` for founders, :math:`F` the parents' inbreeding coefficients (computed
+    from the pedigree by Colleau's method). So :math:`\mathrm{Cov}(a) = \sigma_a^2 A`
+    exactly, inbreeding included.
+
+    Every cow is in one herd, drawn at random (herd sizes vary: herd shares from a
+    Dirichlet(2, ..., 2)), so herds cross sire families. A cow of cohort 4 has 1 to 5
+    lactations (probabilities 0.15, 0.2, 0.25, 0.2, 0.2), one of cohort 5 has 1 to 4 (0.35,
+    0.35, 0.2, 0.1); random cows then gain or lose a lactation until the total is
+    ``n_records``. A cow's records are lactations 1 to her count.
+
+    Examples
+    --------
+    >>> from statsmodels_kinship.simulate import simulate_dairy_herd
+    >>> dairy = simulate_dairy_herd(n_animals=300, n_cows=100, n_records=250, n_herds=5,
+    ...                             seed=1)
+    >>> dairy.records.shape, dairy.records["id"].nunique(), dairy.records["herd"].nunique()
+    ((250, 4), 100, 5)
+    >>> list(dairy.records.columns), list(dairy.pedigree.columns)
+    (['id', 'herd', 'lactation', 'yield'], ['animal', 'sire', 'dam'])
+    >>> dairy.variances.round()
+    additive     432000.0
+    permanent    216000.0
+    herd         144000.0
+    residual     648000.0
+    dtype: float64
+    >>> one_parent = (dairy.pedigree["sire"] != "0") & (dairy.pedigree["dam"] == "0")
+    >>> bool(one_parent.any())
+    True
+    """
+    for name, value in (("n_animals", n_animals), ("n_cows", n_cows),
+                        ("n_records", n_records), ("n_herds", n_herds)):
+        if not _is_count(value):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    n_min = (_DAIRY_COHORTS - 1) * _DAIRY_MIN_COHORT
+    if n_animals - n_cows < n_min:
+        raise ValueError(f"n_animals - n_cows (the animals without records) must be at least "
+                         f"{n_min}; got n_animals={n_animals}, n_cows={n_cows}")
+    if not n_cows <= n_records <= 5 * n_cows:
+        raise ValueError(f"n_records must be between n_cows and 5 x n_cows (1 to 5 lactations "
+                         f"a cow); got n_records={n_records}, n_cows={n_cows}")
+    if n_herds > n_cows:
+        raise ValueError(f"n_herds must be at most n_cows (every herd has a cow); got "
+                         f"n_herds={n_herds}, n_cows={n_cows}")
+    shares = {"additive": _check_fraction(h2, "h2"), "permanent": _check_fraction(pe2, "pe2"),
+              "herd": _check_fraction(herd2, "herd2")}
+    shares["residual"] = 1.0 - sum(shares.values())
+    if shares["residual"] <= 0:
+        raise ValueError(f"h2 + pe2 + herd2 must be < 1 (the residual variance is the rest); "
+                         f"got {h2} + {pe2} + {herd2}")
+    rng = as_rng(seed)
+    variances = pd.Series({k: v * _DAIRY_SD ** 2 for k, v in shares.items()})
+
+    sire, dam, cohort, role = _dairy_pedigree(rng, n_animals, n_cows)
+    width = len(str(n_animals))
+    ids = np.array([f"A{i + 1:0{width}d}" for i in range(n_animals)], dtype=object)
+    label = np.append(ids, "0")            # row -1 -> "0"
+    pedigree = pd.DataFrame({"animal": ids, "sire": label[sire], "dam": label[dam]})
+    a, F = _breeding_values(rng, sire, dam, variances["additive"])
+
+    cows = np.flatnonzero(role == 2)
+    herd_size = 1 + rng.multinomial(n_cows - n_herds, rng.dirichlet(np.full(n_herds, 2.0)))
+    herd_of_cow = rng.permutation(np.repeat(np.arange(n_herds), herd_size))
+    herd_ids = np.array([f"H{h + 1:0{len(str(n_herds))}d}" for h in range(n_herds)],
+                        dtype=object)
+    k = _lactation_counts(rng, cohort[cows] == _DAIRY_COHORTS - 2, n_records)
+    pe = np.sqrt(variances["permanent"]) * rng.standard_normal(n_cows)
+    herd_effect = np.sqrt(variances["herd"]) * rng.standard_normal(n_herds)
+    cow = np.repeat(np.arange(n_cows), k)
+    lactation = np.concatenate([np.arange(1, j + 1) for j in k])
+    e = np.sqrt(variances["residual"]) * rng.standard_normal(n_records)
+    means = np.array(_DAIRY_LACTATION_MEANS)
+    y = (means[lactation - 1] + a[cows[cow]] + pe[cow] + herd_effect[herd_of_cow[cow]] + e)
+    records = pd.DataFrame({"id": ids[cows[cow]], "herd": herd_ids[herd_of_cow[cow]],
+                            "lactation": lactation, "yield": y})
+    animal = pd.Index(ids, name="animal")
+    return DairyHerd(
+        pedigree=pedigree,
+        records=records,
+        additive=pd.Series(a, index=animal, name="additive"),
+        permanent=pd.Series(pe, index=pd.Index(ids[cows], name="id"), name="permanent"),
+        herd=pd.Series(herd_effect, index=pd.Index(herd_ids, name="herd"), name="herd"),
+        residual=pd.Series(e, index=records.index, name="residual"),
+        lactation_means=pd.Series(means, index=pd.Index(np.arange(1, 6), name="lactation"),
+                                  name="mean"),
+        variances=variances,
+        inbreeding=pd.Series(F, index=animal, name="inbreeding"))
