@@ -4,17 +4,27 @@ Private module. :func:`build_components` turns ``kinship`` (one matrix or a dict
 ``exog_vc`` (grouping factors: labels or designs) and ``individual`` (the individual of each
 record) into the :class:`~statsmodels_kinship._engine.Component` list of the engine, aligning
 labelled matrices by ID and checking everything a user can get wrong, with messages that name
-the component and the offending values.
+the component and the offending values. :func:`engine_class` chooses the engine: the sparse
+mixed-model equations when a relationship is given by its inverse
+(:class:`~statsmodels_kinship.kinship.InverseRelationship`), else dense blocks.
 """
 import numpy as np
 import pandas as pd
 from scipy import linalg, sparse
 
-from ._engine import Component, CovarianceStructure
+from ._engine import (
+    BlockLikelihood,
+    Component,
+    CovarianceStructure,
+    InverseComponent,
+    SparseMMELikelihood,
+)
 from ._spectral import KinshipDecomposition
-from ._validation import _show, check_kinship, is_labelled, match_kinship
+from ._validation import _show, check_kinship, id_hint, is_labelled, match_kinship
+from .kinship import InverseRelationship
 
-__all__ = ["kinship_dict", "needs_engine", "build_components", "RESERVED_NAMES"]
+__all__ = ["kinship_dict", "needs_engine", "build_components", "engine_class",
+           "RESERVED_NAMES"]
 
 #: Names a component cannot take (they name other rows of the results).
 RESERVED_NAMES = ("residual", "total")
@@ -52,8 +62,11 @@ def _check_names(relmats, exog_vc):
 
 
 def needs_engine(relmats, exog_vc, individual):
-    """True when the model is not one relationship matrix with one record per individual."""
+    """True when the model is not one relationship matrix with one record per individual
+    (or when a relationship is given by its inverse)."""
     if len(relmats) != 1 or exog_vc:
+        return True
+    if any(isinstance(k, InverseRelationship) for k in relmats.values()):
         return True
     return individual is not None and pd.Index(individual).has_duplicates
 
@@ -168,7 +181,11 @@ def build_components(relmats, exog_vc, individual, labels, n):
     ids, codes = _individuals(individual, labels, n)
     n_ind = int(codes.max()) + 1 if n else 0
     comps = []
+    _check_inverses(relmats)
     for name, k in relmats.items():
+        if isinstance(k, InverseRelationship):
+            comps.append(_inverse_component(name, k, ids, codes))
+            continue
         matrix = match_kinship(k, ids, n_ind)
         shape = np.shape(matrix)
         if len(shape) != 2 or shape[0] != n_ind:
@@ -193,11 +210,73 @@ def build_components(relmats, exog_vc, individual, labels, n):
     return comps, ids
 
 
+def _check_inverses(relmats):
+    """Refuse a mix of relationships given by their inverse and given as matrices: the sparse
+    mixed-model equations need every ``K^-1``, the dense blocks every ``K``."""
+    inverse = [name for name, k in relmats.items() if isinstance(k, InverseRelationship)]
+    direct = [name for name in relmats if name not in inverse]
+    if inverse and direct:
+        raise ValueError(
+            f"kinship {_show(inverse)} is given by its inverse (InverseRelationship) and "
+            f"{_show(direct)} as a matrix: give every relationship component the same way "
+            "(the sparse mixed-model equations need each inverse, e.g. "
+            "inverse_relationship_matrix(pedigree))")
+
+
+def _inverse_component(name, inverse, ids, codes):
+    """The component of a relationship given by its inverse over all individuals of a
+    pedigree (:class:`~statsmodels_kinship.kinship.InverseRelationship`); records map to
+    individuals by label, and individuals without records (ancestors) are kept."""
+    labels = pd.Index(inverse.labels)
+    try:
+        matrix = check_kinship(inverse.matrix, len(labels))
+    except ValueError as err:
+        raise ValueError(f"kinship {name!r} (an inverse relationship matrix): {err}") from None
+    if labels.has_duplicates:
+        raise ValueError(f"kinship {name!r} has duplicated IDs: "
+                         f"{_show(labels[labels.duplicated()].unique())}")
+    if ids is None:
+        raise ValueError(
+            f"kinship {name!r} is an inverse relationship matrix over labelled individuals, "
+            "but the data have no IDs to match them (numpy arrays): pass individual= (the "
+            "individual of each record) or data indexed by the IDs")
+    pos = labels.get_indexer(ids)
+    if np.any(pos < 0):
+        missing = ids[pos < 0]
+        raise ValueError(f"{len(missing)} individuals of the data are not in the pedigree of "
+                         f"kinship {name!r}: {_show(missing)}"
+                         + id_hint(ids, labels, names=("the data", "the pedigree")))
+    inbreeding = inverse.inbreeding
+    if isinstance(inbreeding, pd.Series):
+        inbreeding = inbreeding.reindex(labels)
+    diagonal = 1.0 + np.asarray(inbreeding, dtype=float)
+    if diagonal.shape != (len(labels),) or not np.all(np.isfinite(diagonal)):
+        raise ValueError(f"kinship {name!r}: the inbreeding coefficients must be one finite "
+                         f"value per individual ({len(labels)})")
+    return InverseComponent(name, codes=pos[codes], inverse=matrix, levels=np.asarray(labels),
+                            diagonal=diagonal)
+
+
+def engine_class(components):
+    """The likelihood engine for ``components``: the sparse mixed-model equations
+    (:class:`~statsmodels_kinship._engine.SparseMMELikelihood`) when a relationship is given
+    by its inverse, else the dense blocks of
+    (:class:`~statsmodels_kinship._engine.BlockLikelihood`)."""
+    if any(isinstance(c, InverseComponent) for c in components):
+        return SparseMMELikelihood
+    return BlockLikelihood
+
+
 def _check_separable(comps, n):
     """Refuse components that the data cannot separate from the residual or from each other
     whatever the response: a grouping factor with one record per level (``W = I``), or two
     components with the same ``W``."""
     for comp in comps:
+        if comp.kind == "relationship" and _is_scaled_identity(comp):
+            raise ValueError(
+                f"kinship {comp.name!r} is a multiple of the identity over the records (no "
+                "two records share its effects): it cannot be separated from the residual; "
+                "drop it")
         if comp.kind == "group" and comp.design is None:
             counts = np.bincount(comp.codes, minlength=comp.n_levels)
             if np.all(counts == 1):
@@ -212,3 +291,21 @@ def _check_separable(comps, n):
                     a.n_levels == b.n_levels):
                 raise ValueError(f"components {a.name!r} and {b.name!r} group the records "
                                  "identically: they cannot be separated; drop one")
+
+
+def _is_scaled_identity(comp):
+    """True when ``Z K Z'`` is ``c I``: K diagonal with a constant diagonal over the
+    individuals with records, each with one record."""
+    if len(np.unique(comp.codes)) != len(comp.codes):
+        return False
+    if isinstance(comp, InverseComponent):  # K is not formed (a pedigree's A is rarely I)
+        return False
+    k = comp.matrix
+    diag = np.asarray(k.diagonal(), dtype=float)[comp.codes]
+    if not np.allclose(diag, diag[0], rtol=1e-12, atol=0):
+        return False
+    if sparse.issparse(k):
+        sub = sparse.csr_matrix(k)[comp.codes][:, comp.codes]
+        return sub.count_nonzero() == np.count_nonzero(sub.diagonal())
+    sub = np.asarray(k)[np.ix_(comp.codes, comp.codes)]
+    return np.count_nonzero(sub) == np.count_nonzero(np.diag(sub))

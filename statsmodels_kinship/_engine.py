@@ -25,14 +25,17 @@ so a fit with one component gives the same numbers on either path.
 import itertools
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import linalg, optimize, sparse
 from scipy.sparse import csgraph
+from scipy.sparse import linalg as sparse_linalg
 
-from ._spectral import chol_inverse, gls_from_cross, profiled_loglike
+from ._spectral import chol_inverse, gls_from_cross, profiled_loglike, serial_blas
 from ._validation import MEMORY_FRACTION, available_memory
 from .exceptions import KinshipMemoryError
 
-__all__ = ["Component", "CovarianceStructure", "BlockLikelihood", "Whitener", "SHARE_GRID"]
+__all__ = ["Component", "CovarianceStructure", "BlockLikelihood", "Whitener", "SHARE_GRID",
+           "vcomp_covariance", "variance_shares", "share_grid", "InverseComponent",
+           "SparseMMELikelihood"]
 
 #: Blocks larger than this are factored one at a time with LAPACK (``potrf``/``potri``);
 #: smaller ones of equal size in one batched numpy call.
@@ -167,6 +170,10 @@ class CovarianceStructure:
     n : int
         Number of records.
     components : list of Component
+    dense : bool
+        Whether the blocks will be factored as dense matrices (:class:`BlockLikelihood`):
+        then a :class:`~statsmodels_kinship.exceptions.KinshipMemoryError` is raised up front
+        when they would not fit in memory. False for :class:`SparseMMELikelihood`.
 
     Attributes
     ----------
@@ -181,7 +188,7 @@ class CovarianceStructure:
         1 for a relationship matrix or a grouping factor), which makes shares comparable.
     """
 
-    def __init__(self, n, components):
+    def __init__(self, n, components, dense=True):
         self.n = int(n)
         self.components = list(components)
         self.names = [c.name for c in self.components]
@@ -196,7 +203,7 @@ class CovarianceStructure:
             self.block_index.append(order[first[:, None] + np.arange(size)[None, :]])
         self.mean_diagonals = np.array([float(np.mean(c.diagonal())) for c in self.components])
         need = 8.0 * (len(self.components) + 3) * float(np.sum(counts.astype(float) ** 2))
-        avail = available_memory()
+        avail = available_memory() if dense else None
         if avail is not None and need > MEMORY_FRACTION * avail:
             raise KinshipMemoryError(
                 f"the covariance of the largest independent block ({counts.max()} records) and "
@@ -241,6 +248,56 @@ def _factor(h):
     return logdet, invs
 
 
+def share_grid(scales, full=True):
+    """Starting points of the maximisation: ``gamma`` for shares of the variance on
+    :data:`SHARE_GRID` (shares summing to at most its largest level), or with ``full=False``
+    the equal-shares point (half the variance) and one point per component (half of it);
+    ``scales`` are the components' ``mean_diagonals``."""
+    m = len(scales)
+    if full:
+        top = max(SHARE_GRID)
+        shares = [np.array(c) for c in itertools.product(SHARE_GRID, repeat=m)
+                  if sum(c) <= top + 1e-12]
+    else:
+        shares = [np.full(m, 0.5 / m)] + [np.eye(m)[j] * 0.5 for j in range(m)]
+    shares = np.array(shares)
+    return shares / (1.0 - shares.sum(axis=1, keepdims=True)) / np.asarray(scales)
+
+
+def vcomp_covariance(info, gamma):
+    """Inverse observed information of the variance components ``(s_1^2..s_m^2, s_e^2)`` on
+    the free ones (``gamma_j > 0`` and the residual); NaN for those at 0, and everywhere when
+    it is not positive definite."""
+    k = len(gamma) + 1
+    free = np.r_[np.asarray(gamma) > 0, True]
+    cov = np.full((k, k), np.nan)
+    try:
+        sub = np.linalg.inv(info[np.ix_(free, free)])
+        if np.all(np.diag(sub) > 0):
+            cov[np.ix_(free, free)] = sub
+    except np.linalg.LinAlgError:
+        pass
+    return cov
+
+
+def variance_shares(vcomp, cov, scales):
+    """Shares ``s_j^2 m_j / (sum_i s_i^2 m_i + s_e^2)`` of the rows of ``vcomp`` (b, k) and
+    their delta-method standard errors from ``cov`` (b, k, k); components estimated at 0
+    enter as constants (their rows of ``cov`` are NaN)."""
+    vcomp = np.asarray(vcomp, dtype=float)
+    parts = vcomp * scales
+    total = parts.sum(axis=1, keepdims=True)
+    shares = parts / total
+    k = vcomp.shape[1]
+    at_zero = vcomp == 0
+    cov = np.where((at_zero[:, :, None] | at_zero[:, None, :]) & np.isnan(cov), 0.0, cov)
+    # d share_j / d v_i = m_i (delta_ij total - parts_j) / total^2, per row (b, j, i)
+    grad = scales * (np.eye(k) * total[:, :, None] - parts[:, :, None]) / total[:, :, None] ** 2
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.einsum("bji,bil,bjl->bj", grad, cov, grad))
+    return shares, se
+
+
 class BlockLikelihood:
     """(Restricted) log-likelihood profiled over ``b`` and ``s_e^2``, as a function of the
     variance ratios ``gamma_j = s_j^2 / s_e^2``.
@@ -279,6 +336,7 @@ class BlockLikelihood:
     def _set_data(self, exog, endog):
         self._exog = exog
         self._endog = endog
+        self._last = None  # the last solution (see solve)
         self._z = [np.concatenate([exog[idx], endog[idx][..., None]], axis=-1)
                    for idx, _ in self._blocks]
 
@@ -325,6 +383,15 @@ class BlockLikelihood:
         with ``logdet_v``; with ``level >= 1`` also ``Py`` (per record), and the pieces of the
         gradient and the average information."""
         gamma = np.asarray(gamma, dtype=float)
+        last = self._last
+        # the same point again (the results right after maximize): the last solution
+        if last is not None and last[1] >= level and np.array_equal(last[0], gamma):
+            return dict(last[2])
+        sol = self._solve(gamma, level)
+        self._last = (gamma.copy(), level, sol)
+        return dict(sol)
+
+    def _solve(self, gamma, level):
         p, m = self.p, self.m
         cross = np.zeros((p + 1, p + 1))
         logdet = 0.0
@@ -463,16 +530,9 @@ class BlockLikelihood:
     # -- maximisation -------------------------------------------------------------------
 
     def start_grid(self):
-        """Starting points: ``gamma`` for shares of the variance on :data:`SHARE_GRID`."""
-        m = self.m
-        if self._work > _GRID_WORK_MAX:
-            shares = [np.full(m, 0.5 / m)] + [np.eye(m)[j] * 0.5 for j in range(m)]
-        else:
-            top = max(SHARE_GRID)
-            shares = [np.array(c) for c in itertools.product(SHARE_GRID, repeat=m)
-                      if sum(c) <= top + 1e-12]
-        shares = np.array(shares)
-        return shares / (1.0 - shares.sum(axis=1, keepdims=True)) / self.scales
+        """Starting points: ``gamma`` for shares of the variance on :data:`SHARE_GRID`
+        (:func:`share_grid`, reduced for blocks costing more than ``_GRID_WORK_MAX``)."""
+        return share_grid(self.scales, full=self._work <= _GRID_WORK_MAX)
 
     def maximize(self, reml=True, start=None, fixed=None):
         """Maximum of the profiled (restricted) likelihood over ``gamma >= 0``.
@@ -625,3 +685,606 @@ class Whitener:
         for idx, linv in self.factors:
             out[idx] = linv @ a2[idx]
         return out[:, 0] if flat else out
+
+
+# -- the sparse mixed-model equations ------------------------------------------------------
+
+#: SuperLU settings for symmetric positive definite matrices: symmetric mode with diagonal
+#: pivots, so that no rows are interchanged and ``log det`` is the sum of the logs of the
+#: pivots (the diagonal of U).
+_SPD_LU = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
+#: Relative step of the central differences of :meth:`SparseMMELikelihood.score` (times
+#: ``gamma_j + 1 / scale_j``) and of the second differences of ``log det`` in
+#: :meth:`SparseMMELikelihood.information` (times ``gamma_j``).
+_SCORE_STEP = 1e-5
+_HESSIAN_STEP = 1e-3
+#: Convergence of :meth:`SparseMMELikelihood.maximize` (scipy's COBYQA): final trust-region
+#: radius in ``theta_j = sqrt(gamma_j scale_j)`` (lme4's relative standard deviations), and
+#: the largest number of evaluations. On the dairy data (tests/results/lme4_dairy.json) a
+#: radius of 1e-7 ends within 5e-7 (relative) of the maximum in every variance ratio, as
+#: close as the criterion's rounding allows (smaller radii cost evaluations, not error).
+_MME_RADIUS = 1e-7
+_MME_MAX_EVALS = 2000
+#: Below this ``theta_j`` a component is compared with the boundary ``gamma_j = 0``.
+_MME_BOUNDARY_THETA = 1e-3
+
+
+def _spd_factor(matrix, ordered=False):
+    """Sparse LU (SuperLU) of a symmetric positive definite matrix, and its log-determinant.
+
+    ``ordered``: the rows are already in a fill-reducing order (only the numeric
+    factorization is done); else a minimum-degree ordering of ``A + A'`` is computed.
+    Raises ``numpy.linalg.LinAlgError`` when a pivot is not positive.
+    """
+    lu = sparse_linalg.splu(sparse.csc_matrix(matrix),
+                            permc_spec="NATURAL" if ordered else "MMD_AT_PLUS_A", **_SPD_LU)
+    pivots = lu.U.diagonal()
+    if not np.all(pivots > 0) or not np.all(np.isfinite(pivots)):
+        raise np.linalg.LinAlgError("the matrix is not positive definite (a pivot of its sparse "
+                                    f"LU is {pivots[~(pivots > 0)][:1]})")
+    return lu, float(np.log(pivots).sum())
+
+
+class _SolveOperator(sparse_linalg.LinearOperator):
+    """``K`` of an :class:`InverseComponent` as an operator: ``K @ v`` solves ``K^-1 x = v``."""
+
+    def __init__(self, component):
+        super().__init__(np.dtype(float), component.inverse.shape)
+        self.component = component
+
+    def _matvec(self, v):
+        return self.component.solve(v)
+
+    def _matmat(self, v):
+        return self.component.solve(v)
+
+    def _adjoint(self):
+        return self
+
+
+class InverseComponent(Component):
+    """A relationship component given by the sparse inverse of its matrix, e.g. a pedigree's
+    ``A^-1`` (:func:`~statsmodels_kinship.kinship.inverse_relationship_matrix`).
+
+    Parameters
+    ----------
+    name : str
+    codes : ndarray of int, shape (n,)
+        Per record, its individual: the row of ``inverse``.
+    inverse : scipy.sparse matrix, shape (q, q)
+        ``K^-1``, symmetric positive definite, over all individuals: those without records
+        too (the ancestors in a pedigree), which then get BLUPs as well.
+    levels : array_like, optional
+        Labels of the q individuals.
+    diagonal : array_like, optional
+        ``diag(K)`` over the individuals (``1 + F`` for a pedigree's ``A``); computed from
+        the LU of ``K^-1`` when not given (q solves).
+
+    Attributes
+    ----------
+    inverse : scipy.sparse.csc_matrix
+    matrix : scipy.sparse.linalg.LinearOperator
+        ``K`` itself, as an operator: ``K @ v`` solves ``K^-1 x = v`` with the sparse LU of
+        ``K^-1`` (computed once), so that code written for ``K v`` products works. ``K`` is
+        never formed: :meth:`weights` refuses, and such components are fitted by
+        :class:`SparseMMELikelihood`.
+    """
+
+    def __init__(self, name, codes, inverse, levels=None, diagonal=None):
+        inverse = sparse.csc_matrix(inverse, dtype=float)
+        self.inverse = inverse
+        self._lu = None
+        self._logdet = None
+        super().__init__(name, "relationship", codes=codes, matrix=_SolveOperator(self),
+                         levels=levels)
+        self._diag = None if diagonal is None else np.asarray(diagonal, dtype=float)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_lu"] = None  # SuperLU objects do not pickle; factored again on use
+        return state
+
+    def factor(self):
+        """The sparse LU of ``K^-1`` and ``log det K`` (computed once)."""
+        if self._lu is None:
+            try:
+                self._lu, logdet_inv = _spd_factor(self.inverse)
+            except np.linalg.LinAlgError as err:
+                raise ValueError(f"the inverse relationship matrix of {self.name!r} is not "
+                                 f"positive definite: {err}") from None
+            self._logdet = -logdet_inv
+        return self._lu, self._logdet
+
+    def solve(self, v):
+        """``K v`` (``v`` of shape (q,) or (q, k))."""
+        return self.factor()[0].solve(np.asarray(v, dtype=float))
+
+    def diagonal(self):
+        """``diag(W)`` per record: ``K_ii`` of each record's individual."""
+        if self._diag is None:
+            q = self.n_levels
+            diag = np.empty(q)
+            for start in range(0, q, 256):
+                cols = np.arange(start, min(q, start + 256))
+                unit = np.zeros((q, len(cols)))
+                unit[cols, np.arange(len(cols))] = 1.0
+                diag[cols] = self.solve(unit)[cols, np.arange(len(cols))]
+            self._diag = diag
+        return self._diag[self.codes]
+
+    def _nodes(self):
+        # K and K^-1 have the same connected blocks
+        n_nodes, labels = csgraph.connected_components(self.inverse != 0, directed=False)
+        return np.arange(len(self.codes)), labels[self.codes], n_nodes
+
+    def weights(self, idx):
+        raise TypeError(f"component {self.name!r} is given by the inverse of its relationship "
+                        "matrix: its covariance over the records is not formed (the model is "
+                        "fitted by the sparse mixed-model equations, SparseMMELikelihood)")
+
+
+class _MMEPattern:
+    """The sparsity pattern of ``T = Z'Z + G^-1`` for one set of components with
+    ``gamma_j > 0``, in a fill-reducing order computed once (minimum degree of ``T + T'``,
+    SuperLU's ``MMD_AT_PLUS_A``): each evaluation then assembles the values and factors
+    them without ordering again.
+
+    Attributes
+    ----------
+    order : ndarray of int
+        For each row of ``T`` (in the factored order), its column of ``Z`` (level of a
+        component, the components side by side).
+    """
+
+    def __init__(self, engine, active):
+        offsets = engine._offsets
+        comps = np.flatnonzero(active)
+        cols = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in comps])
+        size = len(cols)
+        local = np.full(offsets[-1], -1)
+        local[cols] = np.arange(size)
+        zz = engine._zz
+        keep = (local[zz.row] >= 0) & (local[zz.col] >= 0)
+        rows, columns = [local[zz.row[keep]]], [local[zz.col[keep]]]
+        vals, term = [zz.data[keep]], [np.zeros(int(keep.sum()), dtype=np.intp)]
+        for t, j in enumerate(comps, start=1):
+            kinv = engine._kinv[j]
+            rows.append(local[offsets[j] + kinv.row])
+            columns.append(local[offsets[j] + kinv.col])
+            vals.append(kinv.data)
+            term.append(np.full(kinv.nnz, t, dtype=np.intp))
+        rows, columns = np.concatenate(rows), np.concatenate(columns)
+        self.vals, self.term = np.concatenate(vals), np.concatenate(term)
+        at_one = sparse.csc_matrix((self.vals, (rows, columns)), shape=(size, size))
+        perm = sparse_linalg.splu(at_one, permc_spec="MMD_AT_PLUS_A", **_SPD_LU).perm_c
+        keys = perm[columns].astype(np.int64) * size + perm[rows]
+        uniq, self.where = np.unique(keys, return_inverse=True)
+        self.nnz = len(uniq)
+        self.size = size
+        self.indices = (uniq % size).astype(np.int32)
+        self.indptr = np.r_[0, np.cumsum(np.bincount(uniq // size, minlength=size))].astype(
+            np.int32)
+        self.order = cols[np.argsort(perm)]
+
+    def matrix(self, coef):
+        """``T`` in the factored order with the terms weighted by ``coef`` (1 for ``Z'Z``,
+        then ``1 / gamma_j`` for each ``K_j^-1``)."""
+        data = np.bincount(self.where, weights=self.vals * coef[self.term], minlength=self.nnz)
+        return sparse.csc_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
+
+
+class SparseMMELikelihood:
+    """The likelihood of :class:`BlockLikelihood` from Henderson's mixed-model equations,
+    factored as sparse matrices: for records that form large connected blocks (a herd and its
+    pedigree), where the dense blocks of ``H`` cost ``O(n^3)`` per evaluation.
+
+    Parameters
+    ----------
+    structure : CovarianceStructure
+        Relationship components given by the sparse inverse of their matrix
+        (:class:`InverseComponent`) and grouping components (``K = I``).
+    exog : ndarray, shape (n, p)
+        Design of full column rank.
+    endog : ndarray, shape (n,)
+
+    Notes
+    -----
+    With ``Z = [Z_1 ... Z_m]`` over the components with ``gamma_j > 0``, ``G =
+    blockdiag(gamma_j K_j)`` and ``T = Z'Z + G^-1`` (sparse, as each ``K_j^-1`` is), the
+    Woodbury identity and the matrix determinant lemma give::
+
+        H^-1 = I - Z T^-1 Z',    log det H = log det G + log det T,
+        log det G = sum_j (q_j log gamma_j + log det K_j)
+
+    (``log det K_j`` from the LU of ``K_j^-1``, once). One sparse factorization of ``T``
+    (SuperLU with diagonal pivots; a minimum-degree ordering of its pattern is computed once
+    per set of nonzero ``gamma_j`` and reused, so that each evaluation is a numeric
+    factorization only) and one solve with ``Z'[X y]`` give ``[X y]'H^-1[X y] = [X y]'[X y]
+    - (Z'[X y])' T^-1 Z'[X y]``, hence the GLS estimate, ``RSS``, ``A = X'H^-1X`` and the
+    criterion of :func:`~statsmodels_kinship._spectral.profiled_loglike` with ``logdet_v =
+    log det H``: under REML ``-2 llf = dof (1 + log(2 pi RSS / dof)) + log det G + log det
+    C``, ``C`` Henderson's coefficient matrix ``[[X'X, X'Z], [Z'X, T]]`` (``log det C = log
+    det T + log det A``), the numbers of :class:`BlockLikelihood` to rounding. The BLUPs of
+    all levels are ``u = T^-1 Z'(y - X b) = G Z'H^-1 r`` (every animal of a pedigree, with
+    records or without) and ``Py = H^-1 r = r - Z u``.
+
+    A component at ``gamma_j = 0`` is left out of ``Z``, ``G`` and ``T``: the exact limit
+    (``H`` without it); its BLUPs are 0.
+
+    Exact derivatives would need selected elements of ``T^-1``; instead the score is by
+    central differences of the criterion (:meth:`score`), the observed information combines
+    exact ``y'P V_i P V_j P y`` terms with traces from second differences of ``log det H +
+    log det A`` (:meth:`information`), and :meth:`maximize` is derivative-free.
+    """
+
+    def __init__(self, structure, exog, endog):
+        self.structure = structure
+        exog = np.asarray(exog, dtype=float)
+        self.n, self.p = exog.shape
+        comps = structure.components
+        self.m = len(comps)
+        designs, kinvs, logdets = [], [], []
+        for comp in comps:
+            if isinstance(comp, InverseComponent):
+                kinvs.append(comp.inverse)
+                logdets.append(comp.factor()[1])
+            elif comp.kind == "group":
+                kinvs.append(sparse.identity(comp.n_levels if comp.design is None
+                                             else comp.design.shape[1], format="csc"))
+                logdets.append(0.0)
+            else:
+                raise ValueError(
+                    f"component {comp.name!r} is a relationship matrix K: the sparse "
+                    "mixed-model equations need its inverse (give it as an "
+                    "InverseRelationship, e.g. inverse_relationship_matrix(pedigree))")
+            if comp.design is not None:
+                designs.append(sparse.csc_matrix(comp.design, dtype=float))
+            else:
+                designs.append(sparse.csc_matrix(
+                    (np.ones(self.n), (np.arange(self.n), comp.codes)),
+                    shape=(self.n, comp.n_levels)))
+        self._sizes = np.array([z.shape[1] for z in designs])
+        self._offsets = np.r_[0, np.cumsum(self._sizes)]
+        self._z = sparse.hstack(designs, format="csr")
+        self._zt = self._z.T.tocsr()
+        self._zz = (self._zt @ self._z).tocoo()
+        self._kinv = [sparse.coo_matrix(k) for k in kinvs]
+        self._logdet_k = np.array(logdets)
+        self._patterns = {}
+        self._set_data(exog, np.asarray(endog, dtype=float))
+
+    def _set_data(self, exog, endog):
+        self._exog = exog
+        self._endog = endog
+        self._last = None  # the last solution (see solve)
+        xy = np.column_stack([exog, endog])
+        self._xy_cross = xy.T @ xy
+        self._zxy = np.asarray(self._zt @ xy)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_last"] = None  # holds a SuperLU object, which does not pickle
+        return state
+
+    def with_endog(self, endog):
+        """The same likelihood for another response (design, pattern and ordering shared)."""
+        return self.with_exog(self._exog, endog)
+
+    def with_exog(self, exog, endog=None):
+        """The same covariance structure (its matrices and orderings shared) with another
+        design (and response)."""
+        exog = np.asarray(exog, dtype=float)
+        other = object.__new__(SparseMMELikelihood)
+        other.__dict__.update(self.__dict__)
+        other.n, other.p = exog.shape
+        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
+        return other
+
+    @property
+    def exog(self):
+        """The design (full column rank)."""
+        return self._exog
+
+    @property
+    def endog(self):
+        """The response (as given: the model's is centred on its design)."""
+        return self._endog
+
+    @property
+    def scales(self):
+        """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
+        return self.structure.mean_diagonals
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def _pattern(self, active):
+        key = tuple(bool(a) for a in active)
+        if key not in self._patterns:
+            self._patterns[key] = _MMEPattern(self, np.array(key))
+        return self._patterns[key]
+
+    def _k_apply(self, j, v):
+        """``K_j v``."""
+        comp = self.structure.components[j]
+        return comp.solve(v) if isinstance(comp, InverseComponent) else v
+
+    def solve(self, gamma, level=0):
+        """GLS solution at ``gamma`` (keys of
+        :func:`~statsmodels_kinship._spectral.gls_from_cross` and ``logdet_v``, ``gamma``);
+        with ``level >= 1`` also ``py`` (``H^-1 r`` per record), ``u`` (the BLUPs of all
+        levels, the components side by side), ``quad`` (``Py'W_j Py``) and ``r_mats``
+        (``X'H^-1 W_j H^-1 X``)."""
+        gamma = np.asarray(gamma, dtype=float)
+        if gamma.shape != (self.m,) or not np.all(np.isfinite(gamma)) or np.any(gamma < 0):
+            raise ValueError(f"gamma must hold {self.m} finite ratios >= 0, got {gamma!r}")
+        last = self._last
+        if last is not None and last[1] >= level and np.array_equal(last[0], gamma):
+            return dict(last[2])
+        sol = self._solve(gamma, level)
+        self._last = (gamma.copy(), level, sol)
+        return dict(sol)
+
+    def _solve(self, gamma, level):
+        # SuperLU's solves with several right-hand sides call BLAS on tiny blocks: threads
+        # cost more than they bring (0.025 s against 0.001 s on the dairy data)
+        with serial_blas():
+            return self._solve_serial(gamma, level)
+
+    def _solve_serial(self, gamma, level):
+        p = self.p
+        active = gamma > 0
+        cross = self._xy_cross.copy()
+        logdet, lu, order, t_zxy = 0.0, None, None, None
+        if active.any():
+            pat = self._pattern(active)
+            lu, logdet_t = _spd_factor(pat.matrix(np.r_[1.0, 1.0 / gamma[active]]),
+                                       ordered=True)
+            order = pat.order
+            zxy = self._zxy[order]
+            t_zxy = lu.solve(zxy)  # T^-1 Z'[X y]
+            cross -= zxy.T @ t_zxy
+            cross = 0.5 * (cross + cross.T)
+            logdet = logdet_t + float(np.sum(self._sizes[active] * np.log(gamma[active])
+                                             + self._logdet_k[active]))
+        sol = gls_from_cross(cross, p)
+        sol["logdet_v"] = logdet
+        sol["gamma"] = gamma.copy()
+        if level < 1:
+            return sol
+        zb = np.r_[-sol["params"], 1.0]
+        q = self._offsets[-1]
+        u = np.zeros(q)  # BLUPs
+        tzx = np.zeros((q, p))  # T^-1 Z'X (= G Z'H^-1 X), 0 for components at 0
+        if lu is not None:
+            u[order] = t_zxy @ zb
+            tzx[order] = t_zxy[:, :p]
+        py = self._endog - self._exog @ sol["params"] - self._z @ u
+        zpy = self._zt @ py
+        zhx = self._zt @ (self._exog - self._z @ tzx)  # Z'H^-1 X
+        quad = np.zeros(self.m)
+        r_mats = np.zeros((self.m, p, p))
+        kzpy = np.zeros(q)  # K_j Z_j'Py
+        for j in range(self.m):
+            sl = slice(self._offsets[j], self._offsets[j + 1])
+            if active[j]:  # K_j Z_j'H^-1 = (T^-1 Z')_j / gamma_j
+                kzpy[sl] = u[sl] / gamma[j]
+                kzhx = tzx[sl] / gamma[j]
+            else:
+                kzpy[sl] = self._k_apply(j, zpy[sl])
+                kzhx = self._k_apply(j, zhx[sl])
+            quad[j] = zpy[sl] @ kzpy[sl]
+            r_mats[j] = zhx[sl].T @ kzhx
+        sol.update(py=py, u=u, quad=quad, r_mats=r_mats, kzpy=kzpy, lu=lu, order=order)
+        return sol
+
+    def loglike(self, gamma, reml=True):
+        """Profiled (restricted) log-likelihood at ``gamma``."""
+        return profiled_loglike(self.solve(gamma), self.n, self.p, reml)
+
+    def _hinv(self, sol, v):
+        """``H^-1 v`` (``v`` of shape (n, k)) at a solution of level 1."""
+        if sol["lu"] is None:
+            return v
+        order = sol["order"]
+        zv = np.asarray(self._zt @ v)[order]
+        back = np.zeros((self._offsets[-1], v.shape[1]))
+        back[order] = sol["lu"].solve(zv)
+        return v - self._z @ back
+
+    def _projected_products(self, sol):
+        """``u_a' P u_b`` for ``u_a = W_a Py`` (the components, then the residual: ``W = I``)
+        and ``P = H^-1 - H^-1 X A^-1 X'H^-1`` (also under ML: ``d Py / d gamma_j = -P W_j
+        Py`` with ``b`` profiled out)."""
+        cols = [self._z[:, self._offsets[j]:self._offsets[j + 1]]
+                @ sol["kzpy"][self._offsets[j]:self._offsets[j + 1]] for j in range(self.m)]
+        u = np.column_stack(cols + [sol["py"]])
+        hu = self._hinv(sol, u)
+        xhu = linalg.solve_triangular(sol["chol_A"], self._exog.T @ hu, lower=True)
+        upu = u.T @ hu - xhu.T @ xhu
+        return 0.5 * (upu + upu.T)
+
+    def _derivatives(self, sol, reml):
+        """Score (central differences, :meth:`score`) and average information (exact: ``AI_ij
+        = dof/(2 RSS) (u_i'P u_j - q_i q_j / RSS)``, as :class:`BlockLikelihood`) of the
+        profiled log-likelihood in ``gamma``, at a solution of level 1."""
+        dof = self.n - self.p if reml else self.n
+        upu = self._projected_products(sol)[:self.m, :self.m]
+        q, rss = sol["quad"], sol["rss"]
+        ai = 0.5 * dof / rss * (upu - np.outer(q, q) / rss)
+        return self.score(sol["gamma"], reml), ai
+
+    def score(self, gamma, reml=True):
+        """Gradient of the profiled (restricted) log-likelihood in ``gamma``, by central
+        differences with step ``1e-5 (gamma_j + 1/scale_j)`` (one-sided, second order, where
+        ``gamma_j`` is below the step). Costs ``2 m`` evaluations."""
+        gamma = np.asarray(gamma, dtype=float)
+        grad = np.empty(self.m)
+        for j in range(self.m):
+            h = _SCORE_STEP * (gamma[j] + 1.0 / self.scales[j])
+            e = np.zeros(self.m)
+            e[j] = h
+            if gamma[j] >= h:
+                grad[j] = (self.loglike(gamma + e, reml) - self.loglike(gamma - e, reml)) / (2 * h)
+            else:
+                grad[j] = (-3.0 * self.loglike(gamma, reml) + 4.0 * self.loglike(gamma + e, reml)
+                           - self.loglike(gamma + 2 * e, reml)) / (2 * h)
+        return grad
+
+    def loglike_and_score(self, gamma, reml=True):
+        """The profiled (restricted) log-likelihood at ``gamma`` and its gradient."""
+        return self.loglike(gamma, reml), self.score(gamma, reml)
+
+    def _logdet_hessian(self, gamma, reml):
+        """Gradient and Hessian of ``D = log det H + [REML] log det A`` in the ratios of the
+        components with ``gamma_j > 0`` (central differences, step ``1e-3 gamma_j``)."""
+        free = np.flatnonzero(gamma > 0)
+        k = len(free)
+
+        def logdet(steps):
+            g = gamma.copy()
+            g[free] += steps
+            sol = self.solve(g)
+            return sol["logdet_v"] + (sol["logdet_a"] if reml else 0.0)
+
+        h = _HESSIAN_STEP * gamma[free]
+        d0 = logdet(np.zeros(k))
+        grad, hess = np.empty(k), np.empty((k, k))
+        for a in range(k):
+            ea = np.zeros(k)
+            ea[a] = h[a]
+            fp, fm = logdet(ea), logdet(-ea)
+            grad[a] = (fp - fm) / (2 * h[a])
+            hess[a, a] = (fp - 2 * d0 + fm) / h[a] ** 2
+            for b in range(a):
+                eb = np.zeros(k)
+                eb[b] = h[b]
+                hess[a, b] = hess[b, a] = (logdet(ea + eb) - logdet(ea - eb) - logdet(eb - ea)
+                                           + logdet(-ea - eb)) / (4 * h[a] * h[b])
+        return free, grad, hess
+
+    def information(self, gamma, scale, reml=True):
+        """Observed information of ``(s_1^2, ..., s_m^2, s_e^2)`` at ``s_j^2 = gamma_j scale``,
+        ``s_e^2 = scale``, from the likelihood profiled over the fixed effects.
+
+        ``I_ab = -1/2 tr(P V_a P V_b) + y'P V_a P V_b P y`` as
+        :meth:`BlockLikelihood.information`. The second terms are exact (``m + 1`` solves).
+        The traces are second derivatives of ``D(gamma) = log det H + [REML] log det A``:
+        ``tr(P W_i P W_j) = -D_ij``, and by the homogeneity of ``log det V + log det
+        X'V^-1X`` in the variances ``tr(P W_i P) = D_i + sum_l D_il gamma_l`` and ``tr(P P)
+        = dof - 2 sum_j D_j gamma_j - sum_jl D_jl gamma_j gamma_l``, with ``D_i`` and
+        ``D_ij`` from central differences (step ``1e-3 gamma_j``; about 1e-6 relative).
+        Rows and columns of components at ``gamma_j = 0`` are NaN (the covariance of the
+        estimates is taken over the others).
+        """
+        gamma = np.asarray(gamma, dtype=float)
+        sol = self.solve(gamma, level=1)
+        upu = self._projected_products(sol)
+        free, grad, hess = self._logdet_hessian(gamma, reml)
+        dof = self.n - self.p if reml else self.n
+        m = self.m
+        traces = np.full((m + 1, m + 1), np.nan)
+        traces[np.ix_(free, free)] = -hess
+        g = gamma[free]
+        side = grad + hess @ g
+        traces[free, m] = traces[m, free] = side
+        traces[m, m] = dof - 2.0 * grad @ g - g @ hess @ g
+        return -0.5 * traces / scale ** 2 + upu / scale ** 3
+
+    # -- maximisation -------------------------------------------------------------------
+
+    def start_grid(self):
+        """Starting points: :func:`share_grid`, reduced (the equal-shares point and one per
+        component)."""
+        return share_grid(self.scales, full=False)
+
+    def maximize(self, reml=True, start=None, fixed=None):
+        """Maximum of the profiled (restricted) likelihood over ``gamma >= 0``.
+
+        Derivative-free: from the best point of :meth:`start_grid` (or ``start``), scipy's
+        COBYQA (Powell's model-based trust-region method, the successor of the BOBYQA that
+        lme4 uses) in ``theta_j = sqrt(gamma_j scale_j) >= 0`` (lme4's parameters, up to the
+        scale), to a final trust-region radius of 1e-7. A component whose ``theta_j`` ends
+        below 1e-3 is set to 0 when the likelihood there is not lower (a boundary estimate,
+        as in lme4).
+
+        Parameters
+        ----------
+        reml : bool
+        start : array_like, optional
+            Starting ``gamma`` (skips the grid).
+        fixed : array_like of bool, optional
+            Components held at their start value (``gamma`` not estimated).
+
+        Returns
+        -------
+        gamma : ndarray
+        llf : float
+        info : dict
+            ``converged``, ``boundary`` (names of the components at 0), ``n_evals``,
+            ``n_iter``, ``message``.
+        """
+        m = self.m
+        fixed = np.zeros(m, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+        free = ~fixed
+        scales = np.asarray(self.scales, dtype=float)
+        n_evals = 0
+        if start is None:
+            grid = self.start_grid()
+            values = [self.loglike(g, reml) for g in grid]
+            n_evals += len(grid)
+            gamma = grid[int(np.argmax(values))].copy()
+        else:
+            gamma = np.maximum(np.asarray(start, dtype=float), 0.0)
+        n_iter, converged, message = 0, True, ""
+        base = gamma.copy()
+
+        def point(theta):
+            g = base.copy()
+            g[free] = np.maximum(theta, 0.0) ** 2 / scales[free]
+            return g
+
+        def objective(theta):
+            nonlocal n_evals
+            n_evals += 1
+            try:
+                return -self.loglike(point(theta), reml)
+            except (np.linalg.LinAlgError, linalg.LinAlgError, RuntimeError):
+                return np.inf
+
+        if free.any():
+            theta0 = np.sqrt(gamma[free] * scales[free])
+            res = optimize.minimize(
+                objective, theta0, method="COBYQA", bounds=[(0.0, None)] * int(free.sum()),
+                options={"final_tr_radius": _MME_RADIUS, "maxfev": _MME_MAX_EVALS,
+                         "initial_tr_radius": 0.1 * max(1.0, float(theta0.max()))})
+            gamma = point(res.x)
+            n_iter = int(getattr(res, "nit", 0))
+            converged = bool(res.success)
+            message = "" if converged else str(res.message)
+            llf = -float(res.fun)
+            # boundary: a small theta_j against 0
+            for j in np.flatnonzero(free & (gamma > 0)
+                                    & (np.sqrt(gamma * scales) < _MME_BOUNDARY_THETA)):
+                g0 = gamma.copy()
+                g0[j] = 0.0
+                llf0 = self.loglike(g0, reml)
+                n_evals += 1
+                if llf0 >= llf:
+                    gamma, llf = g0, llf0
+        boundary = [self.structure.names[j] for j in range(m) if gamma[j] == 0.0 and free[j]]
+        return gamma, float(self.loglike(gamma, reml)), {
+            "converged": converged, "boundary": boundary, "n_evals": n_evals,
+            "n_iter": n_iter, "message": message}
+
+    # -- effects --------------------------------------------------------------------------
+
+    def effects(self, gamma):
+        """GLS solution at ``gamma`` with the BLUPs of every component (dict name -> array
+        over all its levels: every individual of a relationship given by its inverse, those
+        without records too) and each record's total random effect."""
+        sol = self.solve(gamma, level=1)
+        u = sol["u"]
+        sol["blups"] = {name: u[self._offsets[j]:self._offsets[j + 1]].copy()
+                        for j, name in enumerate(self.structure.names)}
+        sol["random"] = np.asarray(self._z @ u)
+        return sol

@@ -21,6 +21,7 @@ from .inference import (
     LikelihoodRatioTestResults,
     compare_lr_test,
     kinship_variance_test,
+    variance_component_test,
     profile_conf_int,
     satterthwaite_df,
     f_test_satterthwaite,
@@ -61,7 +62,8 @@ __all__ = [
     "KinshipMixedLM", "KinshipMixedLMResults",
     # inference
     "KinshipBootstrapResults", "LikelihoodRatioTestResults", "compare_lr_test",
-    "kinship_variance_test", "parametric_bootstrap", "profile_conf_int", "satterthwaite_df",
+    "kinship_variance_test", "variance_component_test", "parametric_bootstrap",
+    "profile_conf_int", "satterthwaite_df",
     "f_test_satterthwaite", "t_test_satterthwaite",
     # genetics toolkit
     "genomic_relationship_matrix", "individual_labels", "inverse_relationship_matrix",

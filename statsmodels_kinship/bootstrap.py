@@ -46,12 +46,20 @@ expected is refitted by the model's own 1-D search, on its deviation from the me
 The cost of a run is one eigendecomposition of size ``R - p`` (in the first run for a model
 and method) plus, per replicate, one Cholesky factorisation and one triangular inverse of
 size ``p``.
+
+A model with several variance components (``results.delta is None``) has no such rotation:
+its replicates are drawn component by component (:class:`_ComponentSampler`, through a
+factor of each connected block of every relationship matrix) and each is refitted by the
+model's likelihood engine, :meth:`~statsmodels_kinship._engine.BlockLikelihood.maximize`
+from the fit's variance ratios (:class:`_EngineRefit`); the likelihood-ratio tests of
+:mod:`statsmodels_kinship.inference` refit such models the same way.
 """
 import time
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg, sparse, stats
+from scipy.sparse import csgraph
 from statsmodels.iolib import summary2
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
@@ -61,10 +69,18 @@ from statsmodels.tools.sm_exceptions import (
 
 from ._validation import as_rng, check_alpha, check_choice, check_count
 from .exceptions import IdentifiabilityWarning, warn_at_user
+from ._engine import (
+    BlockLikelihood,
+    Component,
+    CovarianceStructure,
+    variance_shares,
+    vcomp_covariance,
+)
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
     ProfiledLikelihood,
+    chol_inverse,
     delta_grid,
     delta_scale,
     extend_delta_grid,
@@ -99,7 +115,9 @@ def simulate(results, nsim=1, seed=None):
     ----------
     results : KinshipMixedLMResults
         A fit; responses are drawn from ``N(X b, s_k^2 K + s_e^2 I)`` at its estimates
-        (aliased columns left out).
+        (aliased columns left out); with several variance components from
+        ``X b + sum_j Z_j u_j + e``, ``u_j ~ N(0, s_j^2 K_j)`` (``K_j = I`` for a grouping
+        component), ``e ~ N(0, s_e^2 I)``.
     nsim : int
         Number of response vectors.
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
@@ -117,6 +135,12 @@ def simulate(results, nsim=1, seed=None):
     by row from the generator. :func:`parametric_bootstrap` draws its replicates the same
     way, so row ``i`` is the response of bootstrap replicate ``i`` with the same seed.
 
+    With several variance components (``results.delta is None``) each row takes, in order,
+    standard normal numbers for the effects of each component (a relationship component's
+    through a factor ``F F' = K_j`` of each connected block of ``K_j``: a Cholesky factor, or
+    one from the eigendecomposition where the block is singular) and then for the residuals;
+    again row ``i`` is bootstrap replicate ``i``.
+
     Examples
     --------
     >>> import numpy as np
@@ -131,6 +155,9 @@ def simulate(results, nsim=1, seed=None):
     """
     _check_results(results)
     nsim = check_count(nsim, "nsim")
+    if results.delta is None:  # several variance components
+        sampler = _sampler(results)
+        return sampler.mean + sampler.draw(as_rng(seed), nsim)
     model = results.model
     mean_rot, sd_rot = _moments_rotated(results)
     z = as_rng(seed).standard_normal((nsim, model.decomposition.n))
@@ -629,6 +656,229 @@ def _run(results, refits, nsim, seed, batch_size, progress, desc):
             for store in parts], size
 
 
+# -- several variance components: draws and refits on the engine --------------------------
+
+def _components_of(model):
+    """The engine's components of a model: those of its covariance structure, or for the
+    single-kinship model its kinship as one relationship component (one record per
+    individual)."""
+    if model.structure is not None:
+        return model.structure.components
+    if model.kinship is None:
+        raise ValueError("the model's data were removed (remove_data()): the refits need them")
+    n = model.kinship.shape[0]
+    return [Component(model.component_name, "relationship", codes=np.arange(n),
+                      matrix=model.kinship)]
+
+
+def _engine_of(model):
+    """The block likelihood of a model: its own (several components), or one built for a
+    single-kinship model (used when it is compared with a model with several components)."""
+    if model._engine is not None:
+        return model._engine
+    components = _components_of(model)  # raises when the data were removed
+    exog = model.exog[:, ~np.asarray(model.aliased)]
+    with serial_blas():
+        return BlockLikelihood(CovarianceStructure(exog.shape[0], components), exog,
+                               model.endog - exog @ model._endog_offset)
+
+
+def _relationship_factor(matrix):
+    """Factors of the connected blocks of a relationship matrix, grouped by block size: a
+    list of ``(levels, F)`` with ``levels`` of shape (nb, s) and ``F`` (nb, s, s), ``F F'``
+    the matrix on each block's levels. A Cholesky factor where the block is positive
+    definite, else ``V diag(sqrt(max(w, 0)))`` from its eigendecomposition ``V diag(w) V'``
+    (a positive semidefinite singular block: twins, a genomic matrix); exact either way."""
+    if sparse.issparse(matrix):
+        matrix = sparse.csr_matrix(matrix)
+        _, labels = csgraph.connected_components(matrix != 0, directed=False)
+    else:
+        matrix = np.asarray(matrix, dtype=float)
+        _, labels = csgraph.connected_components(sparse.csr_matrix(matrix != 0),
+                                                 directed=False)
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    out = []
+    for size in np.unique(counts):
+        levels = order[starts[counts == size][:, None] + np.arange(size)[None, :]]
+        if sparse.issparse(matrix):
+            blocks = np.stack([matrix[lv][:, lv].toarray() for lv in levels])
+        else:
+            blocks = matrix[levels[:, :, None], levels[:, None, :]]
+        try:
+            factors = np.linalg.cholesky(blocks)
+        except np.linalg.LinAlgError:  # some block singular: one at a time
+            factors = np.empty_like(blocks)
+            for b, block in enumerate(blocks):
+                try:
+                    factors[b] = linalg.cholesky(block, lower=True, check_finite=False)
+                except linalg.LinAlgError:
+                    w, v = linalg.eigh(block, check_finite=False)
+                    factors[b] = v * np.sqrt(np.clip(w, 0.0, None))
+        out.append((levels, factors))
+    return out
+
+
+def _effects_per_record(component, effects):
+    """``Z effects`` for a batch of effect vectors (rows): shape (b, n)."""
+    if component.design is None:
+        return effects[:, component.codes]
+    if sparse.issparse(component.design):
+        return np.asarray(component.design @ effects.T).T
+    return np.matmul(component.design, effects[..., None])[..., 0]  # per replicate
+
+
+class _ComponentSampler:
+    """Draws ``y* - X b = sum_j Z_j u_j + e`` from a model with several variance components,
+    ``u_j ~ N(0, s_j^2 K_j)`` (a relationship component, through a factor of each connected
+    block of ``K_j``) or ``N(0, s_j^2 I)`` (a grouping component), ``e ~ N(0, s_e^2 I)``.
+
+    Parameters
+    ----------
+    model : KinshipMixedLM
+    coef : ndarray
+        Fixed effects of the non-aliased columns.
+    variances : array_like
+        ``s_1^2, ..., s_m^2, s_e^2``.
+
+    Each replicate takes one row of standard normal numbers from the generator: the
+    effects of each component (its levels in order), then the residuals; so a replicate
+    does not depend on the batch it is drawn in.
+    """
+
+    def __init__(self, model, coef, variances):
+        self.components = _components_of(model)
+        exog = model.exog[:, ~np.asarray(model.aliased)]
+        self.n = exog.shape[0]
+        self.coef = np.asarray(coef, dtype=float)
+        self.mean = exog @ self.coef
+        self.sd = np.sqrt(np.asarray(variances, dtype=float))
+        self.sizes = [c.n_levels if c.design is None else c.design.shape[1]
+                      for c in self.components]
+        self.width = int(sum(self.sizes)) + self.n
+        # a factor only for components that contribute (a null fit holds some at 0)
+        self.factors = [_relationship_factor(c.matrix)
+                        if c.kind == "relationship" and sd > 0 else None
+                        for c, sd in zip(self.components, self.sd)]
+
+    def draw(self, rng, size):
+        """``size`` draws of ``y* - X b``, shape (size, n)."""
+        z = rng.standard_normal((size, self.width))
+        noise = self.sd[-1] * z[:, self.width - self.n:]
+        start = 0
+        for comp, sd, q, factor in zip(self.components, self.sd, self.sizes, self.factors):
+            zc = z[:, start:start + q]
+            start += q
+            if sd == 0:
+                continue
+            if factor is not None:
+                u = np.empty_like(zc)
+                for levels, f in factor:  # one product per block and replicate (the same
+                    # arithmetic whatever the batch: replicates do not depend on it)
+                    u[:, levels] = np.matmul(f, zc[:, levels][..., None])[..., 0]
+                zc = u
+            noise += sd * _effects_per_record(comp, zc)
+        return noise
+
+
+def _sampler(results, coef=None, variances=None):
+    """The :class:`_ComponentSampler` of a fit (its estimates unless others are given)."""
+    model = results.model
+    if coef is None:
+        coef = np.asarray(results.params, dtype=float)[~np.asarray(model.aliased)]
+    if variances is None:
+        variances = np.asarray(results.vcomp, dtype=float)
+    return _ComponentSampler(model, coef, variances)
+
+
+class _EngineRefit:
+    """Refits of one model (REML or ML) on the engine's block likelihood, one replicate at a
+    time: :meth:`BlockLikelihood.maximize` from a given start (no grid), on the replicate's
+    deviation from the simulating mean (which lies in the span of X: GLS is equivariant and
+    the likelihood does not depend on it)."""
+
+    def __init__(self, model, reml):
+        self.engine = _engine_of(model)
+        self.reml = bool(reml)
+        self.m = self.engine.m
+        self.dof = self.engine.n - self.engine.p if self.reml else self.engine.n
+
+    def refit(self, noise, start, fixed=None):
+        """The engine on ``noise`` and its maximum from ``start``: ``(engine, gamma, llf,
+        converged)`` (NaN and False when a factorisation fails)."""
+        eng = self.engine.with_endog(noise)
+        try:
+            gamma, llf, info = eng.maximize(self.reml, start=start, fixed=fixed)
+        except (np.linalg.LinAlgError, linalg.LinAlgError):
+            return eng, np.full(self.m, np.nan), np.nan, False
+        return eng, gamma, llf, bool(info["converged"])
+
+    def estimates(self, eng, gamma):
+        """Fixed effects (of the deviation), their standard errors, the variance components
+        and their covariance at ``gamma``, as :class:`KinshipMixedLMResults` computes them."""
+        sol = eng.solve(gamma)
+        scale = sol["rss"] / self.dof
+        bse = np.sqrt(scale * np.diag(chol_inverse(sol["chol_A"])))
+        cov = vcomp_covariance(eng.information(gamma, scale, self.reml), gamma)
+        return sol["params"], bse, np.r_[gamma * scale, scale], cov
+
+
+def _run_engine(sampler, replicate, nsim, seed, batch_size, progress, desc):
+    """Draw ``nsim`` replicates from ``sampler`` in batches and apply ``replicate`` (noise ->
+    dict of values) to each; returns the values stacked per key and the batch size."""
+    nsim = check_count(nsim, "nsim")
+    if batch_size is None:
+        size = int(min(nsim, max(1, _BATCH_DOUBLES // (2 * sampler.width))))
+    else:
+        size = min(check_count(batch_size, "batch_size"), nsim)
+    _check_progress(progress)
+    rng = as_rng(seed)
+    rows = []
+    bar = _Progress(progress, nsim, desc)
+    try:
+        with serial_blas():  # many small factorisations
+            while len(rows) < nsim:
+                noise = sampler.draw(rng, min(size, nsim - len(rows)))
+                rows.extend(replicate(row) for row in noise)
+                bar.update(len(noise))
+    finally:
+        bar.close()
+    return {key: np.array([r[key] for r in rows]) for key in rows[0]}, size
+
+
+def _bootstrap_components(results, nsim, seed, batch_size, progress):
+    """The replicates of :func:`parametric_bootstrap` for a fit with several components."""
+    model = results.model
+    refit = _EngineRefit(model, results.reml)
+    sampler = _sampler(results)
+    start = np.asarray(results.gamma, dtype=float)
+    fixed = np.ones(refit.m, dtype=bool) if results.fit_info.get("fixed_ratio") else None
+    k = refit.m + 1
+
+    def replicate(noise):
+        eng, gamma, llf, converged = refit.refit(noise, start, fixed)
+        if not np.all(np.isfinite(gamma)):
+            nan = np.full(len(sampler.coef), np.nan)
+            return {"params": nan, "bse": nan, "vcomp": np.full(k, np.nan),
+                    "vcomp_cov": np.full((k, k), np.nan), "gamma": gamma, "llf": llf,
+                    "converged": False}
+        params, bse, vcomp, cov = refit.estimates(eng, gamma)
+        return {"params": params + sampler.coef, "bse": bse, "vcomp": vcomp, "vcomp_cov": cov,
+                "gamma": gamma, "llf": llf, "converged": converged}
+
+    out, size = _run_engine(sampler, replicate, nsim, seed, batch_size, progress, "bootstrap")
+    out["bse_vcomp"] = np.sqrt(np.diagonal(out["vcomp_cov"], axis1=1, axis2=2))
+    out["shares"], out["bse_shares"] = variance_shares(
+        out["vcomp"], out["vcomp_cov"], np.r_[refit.engine.scales, 1.0])
+    first = model._first_relationship
+    out["h2"] = out["shares"][:, first] if first is not None else np.full(len(out["llf"]),
+                                                                          np.nan)
+    out["bse_h2"] = (out["bse_shares"][:, first] if first is not None
+                     else np.full(len(out["llf"]), np.nan))
+    return out, size
+
+
 def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progress=None):
     r"""
     Parametric bootstrap of a kinship mixed model fit.
@@ -666,6 +916,14 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     (:mod:`statsmodels_kinship.bootstrap`) for the batched refit. Each replicate is refitted
     as its deviation from the simulating mean ``X b`` (the coefficients added back), so a
     trait far from zero loses no precision: the replicates are invariant to ``y + c``.
+
+    With several variance components (``results.delta is None``) the replicates are drawn as
+    :func:`simulate` draws them and each is refitted by the model's likelihood engine
+    (:meth:`~statsmodels_kinship._engine.BlockLikelihood.maximize`) from the fit's variance
+    ratios ``results.gamma`` (the starting grid of ``fit()`` is skipped), again on its
+    deviation from ``X b``. The results then hold every component (``vcomp``, ``gamma``),
+    every share of the variance (``shares``) and ``h2``, the share of the first relationship
+    component.
 
     Boundary estimates are valid replicates, counted and used in the intervals: ``s_k^2 =
     0`` (``delta = 0``, ``n_boundary_kinship``) and, with a positive definite K, ``s_e^2 =
@@ -706,9 +964,12 @@ def parametric_bootstrap(results, nsim=1000, seed=None, batch_size=None, progres
     nsim = check_count(nsim, "nsim")
     _unidentified(results, "parametric_bootstrap")
     model = results.model
-    fixed = results.delta if results.fit_info.get("fixed_ratio") else None
-    refits = [(_batch_refit(model, results.reml), fixed)]
-    (out,), size = _run(results, refits, nsim, seed, batch_size, progress, "bootstrap")
+    if results.delta is None:  # several variance components: the engine
+        out, size = _bootstrap_components(results, nsim, seed, batch_size, progress)
+    else:
+        fixed = results.delta if results.fit_info.get("fixed_ratio") else None
+        refits = [(_batch_refit(model, results.reml), fixed)]
+        (out,), size = _run(results, refits, nsim, seed, batch_size, progress, "bootstrap")
     boot = KinshipBootstrapResults(results, out, seed=seed, batch_size=size,
                                    elapsed=time.perf_counter() - start)
     if boot.n_failed:
@@ -833,12 +1094,23 @@ class KinshipBootstrapResults:
         ``results.params`` (aliased columns NaN).
     vcomp, bse_vcomp : pandas.DataFrame, shape (nsim, 2)
         Variance components ``kinship`` (``s_k^2``) and ``residual`` (``s_e^2``) of each
-        replicate and their standard errors (observed information).
+        replicate and their standard errors (observed information); with several variance
+        components one column per component and ``residual`` (``results.vcomp.index``).
     h2, bse_h2, llf, delta : pandas.Series
         Heritability with its delta-method standard error, log-likelihood (restricted under
         REML) and variance ratio of each replicate; ``delta`` is the end of the model's
         search, ``exp(DELTA_LOG_MAX) / delta_scale`` (h2 = 1 to about 1e-6), for a replicate
-        estimated at ``s_e^2 = 0``, as ``model.fit()`` reports it.
+        estimated at ``s_e^2 = 0``, as ``model.fit()`` reports it. With several variance
+        components ``delta`` is None and ``h2`` is the share of the first relationship
+        component (NaN without one).
+    gamma, shares, bse_shares : pandas.DataFrame
+        With several variance components only (else None): the variance ratios
+        ``s_j^2 / s_e^2`` of each replicate (one column per component), and the share of
+        the variance of each component and the residual with its delta-method standard
+        error (as ``results.variance_shares``).
+    n_boundary : pandas.Series
+        With several variance components only (else None): per component, the converged
+        replicates estimated at 0.
     converged : pandas.Series of bool
         False for a replicate whose refit did not converge; such replicates are kept in the
         tables, left out of the intervals and counted in ``n_failed`` (with a warning).
@@ -850,7 +1122,9 @@ class KinshipBootstrapResults:
         Converged replicates estimated on the boundary: ``s_k^2 = 0`` (``delta = 0``,
         ``h2 = 0``) and ``s_e^2 = 0`` (the end of the search, ``h2 = 1`` to about 1e-6;
         ``fit_info["boundary"] == "residual"`` in a fit). Both are valid estimates
-        and are used in the intervals.
+        and are used in the intervals. With several variance components
+        ``n_boundary_kinship`` counts the first relationship component at 0 and
+        ``n_boundary_residual`` is 0 (the engine keeps ``s_e^2 > 0``).
     nsim, seed, batch_size, elapsed
         Number of replicates, the seed given, the batch size used and the run time (s).
     """
@@ -860,7 +1134,7 @@ class KinshipBootstrapResults:
         model = results.model
         names = list(model.exog_names)
         kept = ~np.asarray(model.aliased)
-        nsim = len(out["delta"])
+        nsim = len(out["llf"])
         index = pd.RangeIndex(nsim, name="replicate")
 
         def fixed_effects(values):  # the kept columns, NaN in the aliased ones
@@ -876,15 +1150,28 @@ class KinshipBootstrapResults:
         self.h2 = pd.Series(out["h2"], index=index, name="h2")
         self.bse_h2 = pd.Series(out["bse_h2"], index=index, name="bse_h2")
         self.llf = pd.Series(out["llf"], index=index, name="llf")
-        self.delta = pd.Series(out["delta"], index=index, name="delta")
         self.converged = pd.Series(np.asarray(out["converged"], dtype=bool), index=index,
                                    name="converged")
         self.n_failed = int((~self.converged).sum())
         self.n_used = nsim - self.n_failed
-        delta, ok = self.delta.to_numpy(), self.converged.to_numpy()
-        self.n_boundary_kinship = int(np.sum(ok & (delta == 0)))
-        at_residual = np.asarray(out.get("boundary_residual", np.zeros(nsim, dtype=bool)))
-        self.n_boundary_residual = int(np.sum(ok & at_residual))
+        ok = self.converged.to_numpy()
+        self.delta = self.gamma = self.shares = self.bse_shares = self.n_boundary = None
+        if "gamma" in out:  # several variance components
+            names = list(model.component_names)
+            self.gamma = pd.DataFrame(out["gamma"], index=index, columns=names)
+            self.shares = pd.DataFrame(out["shares"], index=index, columns=vcomp_names)
+            self.bse_shares = pd.DataFrame(out["bse_shares"], index=index, columns=vcomp_names)
+            self.n_boundary = pd.Series((ok[:, None] & (out["gamma"] == 0)).sum(axis=0),
+                                        index=names, name="at zero")
+            first = model._first_relationship
+            self.n_boundary_kinship = 0 if first is None else int(self.n_boundary.iloc[first])
+            self.n_boundary_residual = 0
+        else:
+            self.delta = pd.Series(out["delta"], index=index, name="delta")
+            delta = self.delta.to_numpy()
+            self.n_boundary_kinship = int(np.sum(ok & (delta == 0)))
+            at_residual = np.asarray(out.get("boundary_residual", np.zeros(nsim, dtype=bool)))
+            self.n_boundary_residual = int(np.sum(ok & at_residual))
         self.nsim = nsim
         self.seed = seed
         self.batch_size = batch_size
@@ -892,9 +1179,34 @@ class KinshipBootstrapResults:
         self.method = results.method
 
     def __repr__(self):
+        if self.n_boundary is not None:
+            at_zero = ", ".join(f"{n} {c}" for n, c in self.n_boundary.items())
+            return (f"<KinshipBootstrapResults: {self.nsim} replicates ({self.method}), "
+                    f"{self.n_failed} failed; at 0: {at_zero}>")
         return (f"<KinshipBootstrapResults: {self.nsim} replicates ({self.method}), "
                 f"{self.n_failed} failed, {self.n_boundary_kinship} at s_k^2 = 0, "
                 f"{self.n_boundary_residual} at s_e^2 = 0>")
+
+    def _vcomp_rows(self):
+        """The rows of :meth:`conf_int_vcomp`: labels, the fit's estimates and standard
+        errors, the replicates and their standard errors, and the upper limits of the
+        parameter space."""
+        res = self.results
+        vnames = list(self.vcomp.columns)
+        if self.shares is None:
+            return (vnames + ["h2"], np.r_[np.asarray(res.vcomp, dtype=float), res.h2],
+                    np.r_[np.asarray(res.bse_vcomp, dtype=float), res.bse_h2],
+                    np.column_stack([self.vcomp, self.h2]),
+                    np.column_stack([self.bse_vcomp, self.bse_h2]),
+                    np.array([np.inf, np.inf, 1.0]))
+        labels = vnames + [f"{name}_share" for name in vnames]
+        shares = res.variance_shares
+        k = len(vnames)
+        return (labels, np.r_[np.asarray(res.vcomp, dtype=float), shares["share"]],
+                np.r_[np.asarray(res.bse_vcomp, dtype=float), shares["std. error"]],
+                np.column_stack([self.vcomp, self.shares]),
+                np.column_stack([self.bse_vcomp, self.bse_shares]),
+                np.r_[np.full(k, np.inf), np.ones(k)])
 
     def _table(self, estimate, se, reps, reps_se, alpha, method, index):
         ok = self.converged.to_numpy()
@@ -965,13 +1277,18 @@ class KinshipBootstrapResults:
         pandas.DataFrame
             Rows ``kinship`` (``s_k^2``), ``residual`` (``s_e^2``) and ``h2``; columns
             ``lower`` and ``upper``, as :meth:`KinshipMixedLMResults.profile_conf_int`.
+            With several variance components: one row per component and ``residual``, then
+            their shares of the variance (``results.variance_shares``) named as in
+            :func:`~statsmodels_kinship.inference.profile_conf_int`, ``"<name>_share"``
+            (e.g. ``kinship, household, residual, kinship_share, household_share,
+            residual_share``); h2 is the share of the first relationship component.
 
         Notes
         -----
-        The limits are clipped to the parameter space: variances to ``[0, inf)``, h2 to
-        ``[0, 1]`` (the basic, normal and studentized intervals, which reflect or shift the
-        replicates, can otherwise reach below 0 near the boundary; the percentile interval
-        lies inside it already). Replicates on the boundary (``s_k^2 = 0``, or ``s_e^2 = 0``
+        The limits are clipped to the parameter space: variances to ``[0, inf)``, h2 and the
+        shares to ``[0, 1]`` (the basic, normal and studentized intervals, which reflect or
+        shift the replicates, can otherwise reach below 0 near the boundary; the percentile
+        interval lies inside it already). Replicates on the boundary (``s_k^2 = 0``, or ``s_e^2 = 0``
         where h2 = 1) are valid estimates and are used; their numbers are
         ``n_boundary_kinship`` and ``n_boundary_residual``.
         """
@@ -982,15 +1299,9 @@ class KinshipBootstrapResults:
                              "their bootstrap distribution is arbitrary")
         if method != "normal":
             self._check_extreme(alpha)
-        res = self.results
-        est = np.r_[np.asarray(res.vcomp, dtype=float), res.h2]
-        se = np.r_[np.asarray(res.bse_vcomp, dtype=float), res.bse_h2]
-        reps = np.column_stack([self.vcomp, self.h2])
-        reps_se = np.column_stack([self.bse_vcomp, self.bse_h2])
-        table = self._table(est, se, reps, reps_se, alpha, method,
-                            list(self.vcomp.columns) + ["h2"])
-        upper = np.array([np.inf, np.inf, 1.0])[:, None]
-        return table.clip(lower=0.0, upper=upper).set_axis(["lower", "upper"], axis=1)
+        labels, est, se, reps, reps_se, upper = self._vcomp_rows()
+        table = self._table(est, se, reps, reps_se, alpha, method, labels)
+        return table.clip(lower=0.0, upper=upper[:, None]).set_axis(["lower", "upper"], axis=1)
 
     def summary(self, alpha=0.05, method="studentized", vcomp_method="percentile"):
         """
@@ -1015,18 +1326,25 @@ class KinshipBootstrapResults:
         smry = summary2.Summary()
         smry.add_title("Parametric bootstrap of a Kinship Linear Mixed Model")
         used = max(self.n_used, 1)
-        smry.add_dict({
+        info = {
             "Replicates:": f"{self.nsim}",
             "Failed (not converged):": f"{self.n_failed}",
             "Method:": self.method,
             "Used in intervals:": f"{self.n_used}",
             "Seed:": f"{self.seed}",
-            "At s_k^2 = 0 (h2 = 0):": (f"{self.n_boundary_kinship} "
-                                       f"({self.n_boundary_kinship / used:.1%})"),
-            "Time (s):": f"{self.elapsed:.2f}",
-            "At s_e^2 = 0 (h2 = 1):": (f"{self.n_boundary_residual} "
-                                       f"({self.n_boundary_residual / used:.1%})"),
-        }, ncols=2)
+        }
+        if self.n_boundary is None:
+            info.update({
+                "At s_k^2 = 0 (h2 = 0):": (f"{self.n_boundary_kinship} "
+                                           f"({self.n_boundary_kinship / used:.1%})"),
+                "Time (s):": f"{self.elapsed:.2f}",
+                "At s_e^2 = 0 (h2 = 1):": (f"{self.n_boundary_residual} "
+                                           f"({self.n_boundary_residual / used:.1%})")})
+        else:
+            info["Time (s):"] = f"{self.elapsed:.2f}"
+            for name, count in self.n_boundary.items():
+                info[f"At {name} = 0:"] = f"{count} ({count / used:.1%})"
+        smry.add_dict(info, ncols=2)
         lo, hi = f"[{alpha / 2:.3f}", f"{1 - alpha / 2:.3f}]"
         params = self.params[ok]
         ci = self.conf_int(alpha, method)
@@ -1040,26 +1358,41 @@ class KinshipBootstrapResults:
         fmt.loc[np.asarray(res.model.aliased)] = ["(aliased)"] + [""] * (fmt.shape[1] - 1)
         smry.add_df(fmt)
         vci = self.conf_int_vcomp(alpha, vcomp_method)
-        vest = np.r_[np.asarray(res.vcomp, dtype=float), res.h2]
-        reps = np.column_stack([self.vcomp, self.h2])[ok]
+        labels, vest, vse, reps = self._vcomp_rows()[:4]
+        reps = reps[ok]
+        if self.shares is None:
+            labels = ["Kinship var (s_k^2)", "Residual var (s_e^2)", "Heritability (h2)"]
+        else:
+            k = len(self.vcomp.columns)
+            labels = [f"{name} var" for name in labels[:k]] + [
+                f"{name} share" for name in labels[:k]]
         vtable = pd.DataFrame({
-            "Estimate": vest, "Std.Err.": np.r_[np.asarray(res.bse_vcomp, dtype=float),
-                                                res.bse_h2],
+            "Estimate": vest, "Std.Err.": vse,
             "Boot.SE": reps.std(axis=0, ddof=1), "Bias": reps.mean(axis=0) - vest,
             lo: vci["lower"].to_numpy(), hi: vci["upper"].to_numpy(),
-        }, index=["Kinship var (s_k^2)", "Residual var (s_e^2)", "Heritability (h2)"])
+        }, index=labels)
         smry.add_df(vtable.apply(lambda col: col.map(lambda v: f"{v:.4f}")))
         from .kinship_mixed_model import KinshipMixedLMResults  # (it imports this module)
 
         KinshipMixedLMResults._equal_widths(smry)
         # which interval each table shows is said in the notes below the tables (summary2
         # prints every text after the tables: a heading would dangle there)
-        notes = [f"Fixed effects with {method} intervals, variance components and h2 with "
-                 f"{vcomp_method} intervals, as defined by Davison & Hinkley (1997), from the "
-                 f"{int(ok.sum())} converged replicates; Std.Err. is the fit's (Wald), "
-                 "Boot.SE the standard deviation of the replicates. Variance intervals are "
-                 "clipped to [0, inf), h2 to [0, 1]; replicates on the boundary (s_k^2 = 0 "
-                 "or s_e^2 = 0) are valid estimates and are used."]
+        if self.shares is None:
+            notes = [f"Fixed effects with {method} intervals, variance components and h2 with "
+                     f"{vcomp_method} intervals, as defined by Davison & Hinkley (1997), from "
+                     f"the {int(ok.sum())} converged replicates; Std.Err. is the fit's (Wald), "
+                     "Boot.SE the standard deviation of the replicates. Variance intervals are "
+                     "clipped to [0, inf), h2 to [0, 1]; replicates on the boundary (s_k^2 = 0 "
+                     "or s_e^2 = 0) are valid estimates and are used."]
+        else:
+            notes = [f"Fixed effects with {method} intervals, variance components and their "
+                     f"shares of the variance with {vcomp_method} intervals, as defined by "
+                     f"Davison & Hinkley (1997), from the {int(ok.sum())} converged replicates, "
+                     "each refitted from the fit's variance ratios; Std.Err. is the fit's "
+                     "(Wald), Boot.SE the standard deviation of the replicates; h2 is the share "
+                     "of the first relationship component (results.variance_shares). Variance "
+                     "intervals are clipped to [0, inf), shares to [0, 1]; replicates with a "
+                     "component at 0 are valid estimates and are used."]
         if self.n_failed:
             notes.append(f"{self.n_failed} replicates did not converge and are left out of "
                          "the intervals.")

@@ -30,8 +30,13 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
 from . import bootstrap, inference
-from ._components import build_components, kinship_dict, needs_engine
-from ._engine import BlockLikelihood, CovarianceStructure
+from ._components import build_components, engine_class, kinship_dict, needs_engine
+from ._engine import (
+    BlockLikelihood,
+    CovarianceStructure,
+    variance_shares,
+    vcomp_covariance,
+)
 from ._spectral import (
     IDENTIFIABILITY_RTOL,
     LOG_2PI,
@@ -367,7 +372,10 @@ class KinshipMixedLM(base.LikelihoodModel):
             relmats, {k: rows(v) for k, v in exog_vc.items()},
             None if individual is None else rows(np.asarray(individual)),
             None if labels is None else pd.Index(labels)[keep], n)
-        self.structure = CovarianceStructure(n, components)
+        # engine: dense blocks, or the sparse mixed-model equations for a relationship given
+        # by its inverse (_components.engine_class)
+        engine = engine_class(components)
+        self.structure = CovarianceStructure(n, components, dense=engine is BlockLikelihood)
         self.component_names = list(self.structure.names)
         self.component_name = None
         self.kinship = None
@@ -383,7 +391,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         exog_kept = self.exog[:, ~self.aliased]
         with serial_blas():
             self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
-            self._engine = BlockLikelihood(self.structure, exog_kept, endog_centred)
+            self._engine = engine(self.structure, exog_kept, endog_centred)
         self._data_attr.extend(["structure", "_engine"])
         self._warn_binary()
 
@@ -405,7 +413,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         exog_kept = exog[:, ~model.aliased]
         with serial_blas():
             model._endog_offset, endog_centred = _centre(model.endog, exog_kept)
-            model._engine = BlockLikelihood(model.structure, exog_kept, endog_centred)
+            model._engine = self._engine.with_exog(exog_kept, endog_centred)
         return model
 
     def _check_design(self):
@@ -1152,14 +1160,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self.boundary = bool(np.any(gamma == 0))
         self.fit_info = fit_info
         self.aliased = model.aliased
-        cov = np.full((len(names), len(names)), np.nan)
-        if self.identified:
-            try:
-                sub = np.linalg.inv(info[np.ix_(free, free)])
-                if np.all(np.diag(sub) > 0):
-                    cov[np.ix_(free, free)] = sub
-            except np.linalg.LinAlgError:
-                pass
+        cov = (vcomp_covariance(info, gamma) if self.identified
+               else np.full((len(names), len(names)), np.nan))
         self.vcomp_cov = pd.DataFrame(cov, index=names, columns=names)
         self._blups = sol["blups"]
         self._random = sol["random"]
@@ -1574,17 +1576,11 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         pandas.DataFrame
             Index: the components and ``residual``; columns ``share`` and ``std. error``.
         """
-        v = self.vcomp.to_numpy()
         scales = np.r_[self._component_scales(), 1.0]
-        parts = v * scales
-        total = parts.sum()
-        shares = parts / total
-        ses = []
-        for j in range(len(v)):
-            # d share_j / d v_i = scales_i (delta_ij total - parts_j) / total^2
-            grad = scales * ((np.arange(len(v)) == j) * total - parts[j]) / total ** 2
-            ses.append(self._delta_method(grad))
-        return pd.DataFrame({"share": shares, "std. error": ses}, index=self.vcomp.index)
+        shares, ses = variance_shares(self.vcomp.to_numpy()[None, :],
+                                      self.vcomp_cov.to_numpy()[None], scales)
+        return pd.DataFrame({"share": shares[0], "std. error": ses[0]},
+                            index=self.vcomp.index)
 
     def _component_scales(self):
         """``m_j`` of :attr:`variance_shares` (survives remove_data: kept on the model)."""

@@ -152,10 +152,9 @@ def test_vcomp_method_named(fits):
 
 
 @pytest.mark.parametrize("which,error,text", [
-    (None, TypeError, "which must be a name or a sequence of names"),
     (3, TypeError, "which must be a name or a sequence of names"),
     ([], ValueError, "which is empty"),
-], ids=["None", "int", "empty"])
+], ids=["int", "empty"])
 def test_profile_which(fits, which, error, text):
     with pytest.raises(error, match=text):
         fits["res"].profile_conf_int(which=which)
