@@ -54,6 +54,7 @@ from .simulate import (
     replicate_pedigree,
     seed_pedigree,
     seed_study_parameters,
+    simulate_dairy_herd,
     simulate_family_study,
 )
 
@@ -71,9 +72,9 @@ __all__ = [
     # association scans and their figures
     "genomic_inflation", "manhattan_plot", "qq_plot", "scan_genotypes",
     # reading and simulating data
-    "FamilyStudy", "StudyTables", "household_labels", "read_gcta_grm", "read_phenotype", "read_plink_bed",
-    "read_plink_ped", "read_study_csv", "replicate_pedigree", "seed_pedigree",
-    "seed_study_parameters", "simulate_family_study",
+    "FamilyStudy", "StudyTables", "household_labels", "read_gcta_grm", "read_phenotype",
+    "read_plink_bed", "read_plink_ped", "read_study_csv", "replicate_pedigree", "seed_pedigree",
+    "seed_study_parameters", "simulate_dairy_herd", "simulate_family_study",
     # warnings and errors
     "BinaryTraitWarning", "DenseKinshipWarning", "GenotypeWarning", "IdentifiabilityWarning",
     "KinshipMemoryError", "LabelWarning",

@@ -13,7 +13,11 @@ SeqSIMLA (the simulator behind the project's seed data). The steps are
 :func:`simulate_family_study` does all three; :func:`seed_study_parameters` holds the
 parameters of the seed's simulation (a preset); :func:`seed_pedigree` and
 :func:`replicate_pedigree` build pedigrees; :func:`shared_env_correlation` shows the
-within-family correlation matrices of the shared environment.
+within-family correlation matrices of the shared environment. With ``polygenic=`` and
+``household=`` the trait also gets a pedigree-based polygenic effect and a household effect.
+:func:`simulate_dairy_herd` makes an animal-breeding data set instead: a multi-generation
+pedigree (some animals with one known parent), repeated lactation records of cows and a
+crossed herd factor, with additive, permanent-environment and herd effects.
 """
 import pathlib
 from collections import namedtuple
@@ -897,15 +901,11 @@ def _mendelian_variances(ped, chunk_rows=_INBREEDING_CHUNK_ROWS):
 
 
 def _polygenic(rng, ped):
-    """Breeding values ``a ~ N(0, A)`` (``A = 2 x kinship``) by dropping Mendelian sampling
-    terms down the pedigree: a founder ``a_i = z_i``, a child ``a_i = (a_f + a_m) / 2 +
-    sqrt(d_i) z_i`` with ``d_i = (1 - (F_f + F_m) / 2) / 2``, ``z ~ N(0, I)`` drawn in row
-    order. No n x n matrix is formed."""
-    a = np.sqrt(_mendelian_variances(ped)) * rng.standard_normal(len(ped.ids))
-    for g in range(1, int(ped.depth.max()) + 1):
-        kids = np.flatnonzero(ped.depth == g)
-        a[kids] += 0.5 * (a[ped.father[kids]] + a[ped.mother[kids]])
-    return a
+    """Breeding values ``a ~ N(0, A)`` (``A = 2 x kinship``) of a family study
+    (:func:`_breeding_values` with the Mendelian sampling variances computed family by
+    family). No n x n matrix is formed."""
+    return _breeding_values(rng, ped.father, ped.mother, 1.0,
+                            mendelian=(ped.depth, _mendelian_variances(ped)))[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1470,15 +1470,19 @@ def _pedigree_depth(sire, dam):
     return depth
 
 
-def _breeding_values(rng, sire, dam, variance, size=()):
+def _breeding_values(rng, sire, dam, variance, size=(), mendelian=None):
     r"""Breeding values ``a ~ N(0, variance A)`` from the pedigree (rows -1 unknown), exactly:
     ``a_i = (a_s + a_d) / 2 + m_i``, a missing parent contributing 0, with Mendelian sampling
     variance ``var(m_i) = d_i variance``, ``d_i = 1 - sum over known parents (1 + F_p) / 4``
     (``1/2 - (F_s + F_d)/4``, ``3/4 - F_s/4`` or 1); ``F`` by Colleau's method. Returns
     ``(a, F)``, ``a`` of shape ``(n,) + size`` (``size``: independent replicates, in the
-    trailing axes); standard normal draws in row order."""
-    depth = _pedigree_depth(sire, dam)
-    F, d = _inbreeding(sire, dam, depth)
+    trailing axes); standard normal draws in row order. ``mendelian``: ``(depth, d)`` when
+    known (``F`` is then None)."""
+    if mendelian is None:
+        depth = _pedigree_depth(sire, dam)
+        F, d = _inbreeding(sire, dam, depth)
+    else:
+        (depth, d), F = mendelian, None
     z = rng.standard_normal((len(sire),) + tuple(size))
     a = np.sqrt(d * variance).reshape((-1,) + (1,) * (z.ndim - 1)) * z
     for g in range(1, int(depth.max()) + 1):
