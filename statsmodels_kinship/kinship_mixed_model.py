@@ -656,17 +656,27 @@ class KinshipMixedLM(base.LikelihoodModel):
 
         Parameters
         ----------
-        delta : float
-            The variance ratio ``s_k^2 / s_e^2 >= 0``.
+        delta : float or array_like
+            The variance ratio ``s_k^2 / s_e^2 >= 0``; with several components the ratios
+            ``s_j^2 / s_e^2`` of every component, in ``component_names`` order.
         reml : bool
 
         Returns
         -------
         float
         """
+        reml = check_bool(reml, "reml")
+        if self._engine is not None:
+            gamma = np.atleast_1d(np.asarray(delta, dtype=float))
+            if gamma.shape != (len(self.component_names),) or not np.all(
+                    np.isfinite(gamma)) or np.any(gamma < 0):
+                raise ValueError(f"delta must hold {len(self.component_names)} finite ratios "
+                                 f">= 0 ({', '.join(self.component_names)}), got {delta!r}")
+            with serial_blas():
+                return self._engine.loglike(gamma, reml)
         if isinstance(delta, bool) or not isinstance(delta, Real) or not 0 <= delta < np.inf:
             raise ValueError(f"delta must be a finite number >= 0, got {delta!r}")
-        return self._profile.loglike(float(delta), check_bool(reml, "reml"))
+        return self._profile.loglike(float(delta), reml)
 
     def _identifiability_reason(self):
         """Why these data cannot separate the two variance components, or None.
@@ -799,10 +809,11 @@ class KinshipMixedLM(base.LikelihoodModel):
         use_t : bool
             If True, tests and intervals of the fixed effects use Student's t with
             ``n - rank(exog)`` degrees of freedom; by default Wald z (normal), as lme4.
-        kinship_ratio : float, optional
+        kinship_ratio : float or array_like, optional
             Hold ``delta = s_k^2 / s_e^2`` at this value instead of estimating it (lme4's
             ``theta`` is ``sqrt(delta)``); useful to reproduce a published fit or for
-            EMMAX-style fixed-ratio analyses.
+            EMMAX-style fixed-ratio analyses. With several components, the ratios
+            ``s_j^2 / s_e^2`` of all of them (``model.component_names`` order).
         df_method : {"residual", "satterthwaite"}
             Degrees of freedom of the t tests: ``n - rank(exog)``, or Satterthwaite's per
             coefficient (as R's lmerTest; implies ``use_t=True``), used by ``pvalues``,
@@ -1287,8 +1298,8 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         predicted_mean = self.model.predict(self.params, exog)
         cov = np.asarray(self._kept()[1])
         var_pred_mean = np.einsum("ij,jk,ik->i", x, cov, x)
-        s_k2, s_e2 = (float(v) for v in np.asarray(self.vcomp))
-        var_resid = s_k2 * self.model.mean_kinship_diagonal + s_e2
+        # the phenotypic variance of a typical record: sum_j s_j^2 m_j + s_e^2
+        var_resid = float(self.vcomp.to_numpy() @ np.r_[self._component_scales(), 1.0])
         df = self.df_resid
         if self.use_t and self.df_method == "satterthwaite":
             df = np.asarray(inference._satterthwaite(self, x), dtype=float)
