@@ -65,6 +65,9 @@ from .exceptions import BinaryTraitWarning, IdentifiabilityWarning, warn_at_user
 __all__ = ["KinshipMixedLM", "KinshipMixedLMResults", "KinshipMixedLMResultsWrapper"]
 
 _VCOMP_NAMES = ["kinship", "residual"]
+#: A component estimated at 0 whose score (per unit of its share) is below this is on a flat
+#: direction of the likelihood: it takes part in the identifiability check.
+_FLAT_SCORE = 1e-6
 #: Fewer residual degrees of freedom (n - rank(exog)) than this cannot estimate the two
 #: variance components (two contrasts would be fitted exactly by two variances)
 _MIN_RESID_DF = 3
@@ -1161,7 +1164,13 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         self._llf = profiled_loglike(sol, model._engine.n, model._engine.p, self.reml)
         self.vcomp = pd.Series(np.r_[gamma * scale, scale], index=names, name="variance")
         info = model._engine.information(gamma, scale, self.reml)
-        free = np.r_[gamma > 0, True]
+        # components at 0 take part in the check when the likelihood is flat there (a ridge
+        # that reaches the boundary), not when it decreases into the parameter space
+        flat = np.zeros(len(gamma), dtype=bool)
+        if np.any(gamma == 0):
+            score = model._engine.score(gamma, self.reml)
+            flat = np.abs(score) / model._engine.scales <= _FLAT_SCORE
+        free = np.r_[(gamma > 0) | flat, True]
         ridge = _ridge(info[np.ix_(free, free)], np.asarray(names)[free])
         if ridge is not None and fit_info.get("identifiability") is None \
                 and not fit_info.get("fixed_ratio"):
