@@ -194,11 +194,27 @@ class KinshipMixedLM(base.LikelihoodModel):
         A sparse matrix stays sparse: its independent blocks (families) are decomposed one by
         one, as dense matrices (a block too large for the memory available is refused up
         front).
+
+        Several relationship components: a dict ``{name: matrix}`` (e.g. ``{"additive": A,
+        "dominance": D}``). A relationship may also be given by its sparse inverse over a
+        whole pedigree (``inverse_relationship_matrix(ped)``, an ``InverseRelationship``):
+        records are matched to the pedigree's animals by ID, and the fit uses Henderson's
+        mixed model equations with a sparse factorization (large connected pedigrees with
+        repeated records and crossed factors, as in animal breeding); its BLUPs cover every
+        animal of the pedigree.
     missing : {'none', 'drop', 'raise'}
         ``'drop'`` drops rows with NaN in endog or exog together with the matching rows and
         columns of the kinship.
     hasconst : None or bool
         As in statsmodels: whether exog holds a constant (detected when None).
+    exog_vc : dict, optional
+        Grouping (iid) components ``{name: labels or design}``: one label per row (a
+        household, a herd, a dam), or a design matrix whose columns get iid effects (as
+        statsmodels MixedLM's ``exog_vc``). ``from_formula`` takes them as ``vc_formula``.
+    individual : array_like, optional
+        The individual of each row, for repeated records (several rows per individual):
+        relationship components apply to individuals. Default: the rows' labels (the index
+        of pandas data), one individual per row.
 
     Attributes
     ----------
@@ -1846,7 +1862,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             "Scale (s_e^2):": f"{self.scale:.4f}",
             "Converged:": ("Yes" if self.converged else "No") + (
                 "" if self.identified else " (variance components not identified)"),
-            "Newton iterations:": f"{self.fit_info.get('n_iter', 0)}",
+            "Iterations:": f"{self.fit_info.get('n_iter', 0)}",
             "Max |score| (ratios):": score,
             "Boundary:": ", ".join(f"{n} = 0" for n in at_zero) or "none",
         }
