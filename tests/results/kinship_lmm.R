@@ -362,3 +362,57 @@ fit_lmertest <- function(y, X, K, REML) {
     stopifnot(inherits(m, "lmerModLmerTest"))
     m
 }
+
+
+## The animals `ids` and their ancestors in a pedigree (data frame animal, sire, dam; NA
+## unknown; parents before offspring), A over them by the tabular method
+## (relationship_matrix()) and Henderson's factor A = L L^T, L = T D^1/2, T = (I - P)^-1
+## (P holding 1/2 for each known parent; D the Mendelian sampling variances 1 - sum over the
+## known parents of (1 + F_p) / 4, F_p = A_pp - 1): sparse and lower triangular, as
+## pedigreemm's relfactor() of a whole pedigree.  Used by lme4_dairy.R and
+## benchmarks/lme4_timing.R.
+pedigree_factor <- function(ped, ids) {
+    keep <- ped$animal %in% ids
+    repeat {
+        more <- keep | ped$animal %in% c(ped$sire[keep], ped$dam[keep])
+        if (identical(more, keep)) break
+        keep <- more
+    }
+    anc <- ped[keep, ]
+    A <- relationship_matrix(anc$animal, anc$dam, anc$sire)
+    n_anc <- nrow(anc)
+    si <- match(anc$sire, anc$animal)
+    di <- match(anc$dam, anc$animal)
+    P <- sparseMatrix(i = c(which(!is.na(si)), which(!is.na(di))),
+                      j = c(si[!is.na(si)], di[!is.na(di)]), x = 0.5, dims = c(n_anc, n_anc))
+    F <- diag(A) - 1
+    d <- 1 - ifelse(is.na(si), 0, (1 + F[pmax(si, 1L)]) / 4) -
+        ifelse(is.na(di), 0, (1 + F[pmax(di, 1L)]) / 4)
+    T_ped <- solve(as(as(Diagonal(n_anc) - P, "CsparseMatrix"), "triangularMatrix"))
+    L <- as(as(T_ped %*% Diagonal(x = sqrt(d)), "generalMatrix"), "CsparseMatrix")
+    dimnames(L) <- list(anc$animal, anc$animal)
+    list(anc = anc, A = A, L = L, F = F)
+}
+
+## lFormula() pieces with the additive term over all animals of L (the cows' ancestors are
+## levels without records) and its block of Zt premultiplied by R = L[lev, lev]^T, so that
+## Cov = sigma^2 theta^2 R^T R = sigma^2 theta^2 A; lf$relmat_R as relmat_lformula() sets it
+## (for multi_summary()'s BLUPs R^T u).
+pedigree_lformula <- function(formula, data, L, REML) {
+    lf <- lFormula(formula, data = data, REML = REML, control = kinship_lmer_control())
+    lf$fr$additive <- factor(as.character(lf$fr$additive), levels = sort(rownames(L)))
+    rt <- mkReTrms(findbars(formula), lf$fr, drop.unused.levels = FALSE)
+    terms <- names(rt$cnms)
+    stopifnot(identical(terms, c("additive", "permanent", "herd")),
+              all(vapply(rt$cnms, identical, TRUE, "(Intercept)")))
+    lev <- levels(rt$flist$additive)
+    stopifnot(identical(rownames(rt$Zt)[(rt$Gp[1] + 1L):rt$Gp[2]], lev))
+    R <- as(as(t(L[lev, lev]), "generalMatrix"), "CsparseMatrix")
+    M <- bdiag(R, Diagonal(rt$Gp[3] - rt$Gp[2]), Diagonal(rt$Gp[4] - rt$Gp[3]))
+    Zt <- as(as(as(M, "generalMatrix"), "CsparseMatrix") %*% rt$Zt, "CsparseMatrix")
+    dimnames(Zt) <- dimnames(rt$Zt)
+    rt$Zt <- Zt
+    lf$reTrms <- rt
+    lf$relmat_R <- list(additive = R)
+    lf
+}

@@ -99,15 +99,6 @@ ped$dam[ped$dam == "0"] <- NA
 stopifnot(all(tapply(rec$herd, rec$id, function(h) length(unique(h))) == 1L),
           all(tapply(rec$lactation, rec$id, function(l) identical(sort(l), seq_along(l)))))
 
-## the cows and their ancestors, in pedigree order (parents first)
-keep <- ped$animal %in% rec$id
-repeat {
-    more <- keep | ped$animal %in% c(ped$sire[keep], ped$dam[keep])
-    if (identical(more, keep)) break
-    keep <- more
-}
-anc <- ped[keep, ]
-
 ## A by the tabular method (kinship_lmm.R checks that parents precede their offspring)
 ## seconds of evaluating `expr` (in the caller's frame): elapsed (wall clock) and cpu (user
 ## + system, less sensitive to other work on the machine)
@@ -116,20 +107,13 @@ timed <- function(expr) {
     list(elapsed = t[["elapsed"]], cpu = t[["user.self"]] + t[["sys.self"]])
 }
 
-t_A <- timed(A <- relationship_matrix(anc$animal, anc$dam, anc$sire))
-
-## Henderson's factor: A = L L^T, L = T D^1/2, T = (I - P)^-1 (sparse, lower triangular)
+## the cows and their ancestors, A over them and Henderson's factor L (kinship_lmm.R)
+t_A <- timed(pf <- pedigree_factor(ped, rec$id))
+anc <- pf$anc
+A <- pf$A
+L <- pf$L
+F <- pf$F
 n_anc <- nrow(anc)
-si <- match(anc$sire, anc$animal)
-di <- match(anc$dam, anc$animal)
-P <- sparseMatrix(i = c(which(!is.na(si)), which(!is.na(di))),
-                  j = c(si[!is.na(si)], di[!is.na(di)]), x = 0.5, dims = c(n_anc, n_anc))
-F <- diag(A) - 1
-d <- 1 - ifelse(is.na(si), 0, (1 + F[pmax(si, 1L)]) / 4) -
-    ifelse(is.na(di), 0, (1 + F[pmax(di, 1L)]) / 4)
-T_ped <- solve(as(as(Diagonal(n_anc) - P, "CsparseMatrix"), "triangularMatrix"))
-L <- as(as(T_ped %*% Diagonal(x = sqrt(d)), "generalMatrix"), "CsparseMatrix")
-dimnames(L) <- list(anc$animal, anc$animal)
 LLt_minus_A <- max(abs(as.matrix(tcrossprod(L)) - A))
 stopifnot(LLt_minus_A < 1e-12)
 
@@ -146,28 +130,7 @@ dat <- data.frame(yield = rec$yield, lactation = factor(rec$lactation), additive
                   permanent = rec$id, herd = rec$herd, stringsAsFactors = FALSE)
 form <- yield ~ lactation + (1 | additive) + (1 | permanent) + (1 | herd)
 
-## lFormula() pieces with the additive term over all animals of L (the cows' ancestors are
-## levels without records) and its block of Zt premultiplied by R = L[lev, lev]^T, so that
-## Cov = sigma^2 theta^2 R^T R = sigma^2 theta^2 A; lf$relmat_R as relmat_lformula() sets it
-## (for multi_summary()'s BLUPs R^T u).
-pedigree_lformula <- function(formula, data, L, REML) {
-    lf <- lFormula(formula, data = data, REML = REML, control = kinship_lmer_control())
-    lf$fr$additive <- factor(as.character(lf$fr$additive), levels = sort(rownames(L)))
-    rt <- mkReTrms(findbars(formula), lf$fr, drop.unused.levels = FALSE)
-    terms <- names(rt$cnms)
-    stopifnot(identical(terms, c("additive", "permanent", "herd")),
-              all(vapply(rt$cnms, identical, TRUE, "(Intercept)")))
-    lev <- levels(rt$flist$additive)
-    stopifnot(identical(rownames(rt$Zt)[(rt$Gp[1] + 1L):rt$Gp[2]], lev))
-    R <- as(as(t(L[lev, lev]), "generalMatrix"), "CsparseMatrix")
-    M <- bdiag(R, Diagonal(rt$Gp[3] - rt$Gp[2]), Diagonal(rt$Gp[4] - rt$Gp[3]))
-    Zt <- as(as(as(M, "generalMatrix"), "CsparseMatrix") %*% rt$Zt, "CsparseMatrix")
-    dimnames(Zt) <- dimnames(rt$Zt)
-    rt$Zt <- Zt
-    lf$reTrms <- rt
-    lf$relmat_R <- list(additive = R)
-    lf
-}
+## pedigree_lformula() (kinship_lmm.R): the additive term over all animals of L
 
 ## ------------------------------------------------------------------ the fits
 
