@@ -8,6 +8,9 @@ Private module. It holds the three pieces of linear algebra that make the fit ex
 * :class:`ProfiledLikelihood` -- for rotated data ``[X~ y~]`` the (restricted) log-likelihood
   profiled over the fixed effects and the residual variance, as a function of the single
   variance ratio ``delta = s_k^2 / s_e^2``, and its maximisation over ``delta >= 0``.
+* :func:`maximize_ratio` -- that maximisation for a batch of such one-dimensional problems
+  (the search of the fit, and of the bootstrap's refits, the profile intervals and the scan,
+  each with its own evaluation of the criterion).
 * :func:`aliased_columns` -- R's rank-revealing QR rule (LINPACK ``dqrdc2``): keep the earliest
   columns, flag a column whose residual norm is below ``tol`` times its own norm.
 
@@ -15,7 +18,7 @@ After rotation the covariance of the data is diagonal, ``s_e^2 diag(delta * lam 
 likelihood evaluation costs O(G p^2 + p^3) where G is the number of distinct eigenvalues (few
 for family pedigrees) or O(n p^2) when all eigenvalues differ.
 """
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 from scipy import linalg, optimize, sparse
@@ -31,7 +34,8 @@ __all__ = ["KinshipDecomposition", "ProfiledLikelihood", "aliased_columns", "ser
            "GROUP_ATOL",
            "DELTA_GRID_SIZE", "DELTA_LOG_RANGE", "DELTA_LOG_MAX", "BOUNDARY_SLOPE_MAX",
            "residual_boundary", "IDENTIFIABILITY_RTOL", "gls_from_cross", "profiled_loglike",
-           "chol_inverse"]
+           "chol_inverse", "full_delta_grid", "RatioCriterion", "RatioSearch",
+           "maximize_ratio"]
 
 LOG_2PI = np.log(2 * np.pi)
 #: Eigenvalues equal to within this fraction of their value, or within ``GROUP_ATOL`` times
@@ -566,6 +570,304 @@ def profiled_loglike(sol, n, p, reml):
     return -0.5 * val
 
 
+def full_delta_grid(scale, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
+    """The grid of :func:`delta_grid` extended by :func:`extend_delta_grid` to its end, and
+    the lengths it has along the way.
+
+    Returns
+    -------
+    grid : ndarray
+        From :func:`delta_grid`, then each extension; the last point is
+        ``exp(DELTA_LOG_MAX) / scale`` (only ``[0.0]`` when ``scale <= 0``).
+    ends : list of int
+        The search sees ``grid[:ends[0]]`` first; a problem whose best point is the last of
+        ``grid[:ends[k]]`` sees ``grid[:ends[k + 1]]`` next.
+    """
+    grid = delta_grid(scale, n_grid, log_range)
+    ends = [len(grid)]
+    while len(more := extend_delta_grid(grid, scale)):
+        grid = np.r_[grid, more]
+        ends.append(len(grid))
+    return grid, ends
+
+
+class RatioCriterion(NamedTuple):
+    """A batch of ``b`` one-dimensional problems for :func:`maximize_ratio`: the criterion
+    ``f = -2 llf`` of each (up to a constant of that problem) as a function of its variance
+    ratio ``delta >= 0``. Problems are numbered ``0 .. b-1``; ``rows`` is an int array of
+    some of them."""
+
+    #: ``grid_values(deltas, rows)``: f at the points ``deltas`` (D,) shared by the problems,
+    #: shape (len(rows), D); NaN or infinite where it cannot be evaluated.
+    grid_values: Callable
+    #: ``values(delta, rows)``: f at one ``delta`` per problem, shape (len(rows),). The last
+    #: call for a problem is at the delta returned, so that a consumer can keep what it
+    #: computed there.
+    values: Callable
+    #: ``derivatives(lo, hi)`` with ``lo``, ``hi`` of shape (b,): a callable
+    #: ``(delta, rows) -> (f, f', f'')`` (derivatives in delta, each of shape (len(rows),)),
+    #: asked only for ``lo[rows] <= delta <= hi[rows]``.
+    derivatives: Callable
+
+
+class RatioSearch(NamedTuple):
+    """Result of :func:`maximize_ratio`, one entry per problem."""
+
+    #: the maximising ratio
+    delta: np.ndarray
+    #: the criterion f there
+    value: np.ndarray
+    #: False where the likelihood is unbounded at the end of the search (see
+    #: :func:`residual_boundary`) or the last resort did not converge
+    converged: np.ndarray
+    #: where the best point is the end of the fully extended grid and the likelihood does
+    #: not decrease there: its slope in log(delta) there (for :func:`residual_boundary`);
+    #: NaN elsewhere
+    slope: np.ndarray
+    #: evaluations of the criterion or its derivatives (a grid point counts one)
+    n_evals: np.ndarray
+
+
+def maximize_ratio(criterion, n_problems, scale, n_grid=DELTA_GRID_SIZE,
+                   log_range=DELTA_LOG_RANGE, max_iter=100, rtol=1e-13):
+    """Global maximum over ``delta >= 0`` of a batch of one-dimensional likelihoods: the
+    search of the kinship model, used by its fit, bootstrap, profile intervals and scan.
+
+    Parameters
+    ----------
+    criterion : RatioCriterion
+        ``f = -2 llf`` of each problem and its derivatives.
+    n_problems : int
+    scale : float
+        The typical eigenvalue of K (:func:`delta_scale`) on which the grid is centred.
+    n_grid, log_range : int, tuple
+        The grid (:func:`delta_grid`).
+    max_iter, rtol : int, float
+        Newton iterations at most, and the relative size of the last step.
+
+    Returns
+    -------
+    RatioSearch
+
+    Notes
+    -----
+    For every problem, by the same rules:
+
+    1. f at ``delta = 0`` and on the grid over ``log(delta s)``; while the best point is the
+       last one the grid is extended upwards (:func:`full_delta_grid`) up to ``delta_max =
+       exp(DELTA_LOG_MAX) / s``.
+    2. When the best point is ``delta_max`` and the likelihood does not decrease there, the
+       estimate is ``delta_max``, converged or not by :func:`residual_boundary`.
+    3. When the best point is 0 and ``f'(0) >= 0``, the estimate is 0.
+    4. Otherwise the minimum of f is bracketed between the best point and the neighbour
+       towards which f decreases (``f' < 0`` at the lower end, ``> 0`` at the upper one) and
+       located by Newton steps on f' in ``log(delta)`` (in delta while the bracket starts at
+       0), with bisection when a step leaves the bracket, until a step is below ``rtol``
+       relative; Brent's root finder on f' where that does not end. Where f' does not change
+       sign as expected (several extrema near the best point), bounded Brent on f between
+       the best point's neighbours.
+    5. The estimate is never worse than the best grid point.
+    """
+    b = int(n_problems)
+    every = np.arange(b)
+    n_evals = np.zeros(b, dtype=int)
+    converged = np.ones(b, dtype=bool)
+    slope = np.full(b, np.nan)
+    grid, ends = full_delta_grid(scale, n_grid, log_range)
+    if len(grid) == 1 or not b:  # delta is not identified (no positive eigenvalue)
+        delta = np.zeros(b)
+        value = criterion.values(delta, every) if b else np.zeros(0)
+        return RatioSearch(delta, value, converged, slope, n_evals + 1)
+    # 1. the grid, extended while a problem's best point is the last one it has seen
+    f = np.full((b, len(grid)), np.inf)
+    f[:, :ends[0]] = criterion.grid_values(grid[:ends[0]], every)
+    n_evals += ends[0]
+    length = np.full(b, ends[0])
+    for cur, nxt in zip(ends[:-1], ends[1:]):
+        f[~np.isfinite(f)] = np.inf
+        top = np.flatnonzero((length == cur) & (np.argmin(f[:, :cur], axis=1) == cur - 1))
+        if not len(top):
+            break
+        f[top, cur:nxt] = criterion.grid_values(grid[cur:nxt], top)
+        length[top] = nxt
+        n_evals[top] += nxt - cur
+    f[~np.isfinite(f)] = np.inf
+    best = np.argmin(f, axis=1)
+    delta = grid[best]
+    lo = grid[np.maximum(best - 1, 0)]
+    hi = grid[np.minimum(best + 1, length - 1)]
+    todo = np.ones(b, dtype=bool)
+    # 2. at the end of the search, with the likelihood not decreasing there
+    top = np.flatnonzero(best == len(grid) - 1)
+    if len(top):
+        end = np.full(b, grid[-1])
+        s = -0.5 * grid[-1] * criterion.derivatives(end, end)(end[top], top)[1]
+        n_evals[top] += 1
+        top, s = top[s >= 0], s[s >= 0]  # else a maximum inside (grid[-2], delta_max)
+        slope[top] = s
+        converged[top] = residual_boundary(grid[-1], s)[0]
+        todo[top] = False
+    act = np.flatnonzero(todo)
+    several = np.zeros(b, dtype=bool)  # f' not bracketed: bounded Brent on f
+    if len(act):
+        derivs = criterion.derivatives(lo, hi)
+        _, g, h = derivs(delta[act], act)
+        n_evals[act] += 1
+        # 3. at 0 (delta is grid[0] = 0 there), or exactly at a grid point
+        go = np.flatnonzero(~(((best[act] == 0) & (g >= 0)) | (g == 0)))
+        # 4. bracket: from the best point towards decreasing f
+        right = g[go] < 0
+        x = delta[act[go]]
+        a = np.where(right, x, lo[act[go]])
+        e = np.where(right, hi[act[go]], x)
+        if len(go):
+            g_other = derivs(np.where(right, e, a), act[go])[1]
+            n_evals[act[go]] += 1
+            bracketed = np.where(right, g_other > 0, g_other < 0)
+            several[act[go[~bracketed]]] = True
+            go, x, a, e = go[bracketed], x[bracketed], a[bracketed], e[bracketed]
+        if len(go):
+            rows = act[go]
+            root, ok = _newton(derivs, rows, x, g[go], h[go], a, e, max_iter, rtol, n_evals)
+            delta[rows] = root
+            for i in np.flatnonzero(~ok):
+                delta[rows[i]] = _score_root(derivs, rows[i], a[i], e[i], n_evals)
+                several[rows[i]] = np.isnan(delta[rows[i]])
+    for row in np.flatnonzero(several):
+        delta[row], converged[row] = _minimize_one(criterion.values, row, lo[row], hi[row],
+                                                   n_evals)
+    value = criterion.values(delta, every)
+    n_evals += 1
+    # 5. never worse than the grid
+    worse = np.flatnonzero(f[every, best] < value)
+    moved = worse[delta[worse] != grid[best[worse]]]
+    delta[worse], value[worse] = grid[best[worse]], f[worse, best[worse]]
+    if len(moved):  # the last evaluation of a problem is at its estimate
+        criterion.values(delta[moved], moved)
+    return RatioSearch(delta, value, converged, slope, n_evals)
+
+
+def _newton(derivs, rows, x, g, h, lo, hi, max_iter, rtol, n_evals):
+    """Root of f' in ``(lo, hi)`` (``f' < 0`` at lo, ``> 0`` at hi) for the problems
+    ``rows``, from ``x`` in ``[lo, hi]`` where ``f' = g`` and ``f'' = h``: Newton steps in
+    ``log(delta)`` (in delta while ``lo = 0``), bisection (geometric; arithmetic from 0)
+    when a step leaves the bracket or goes against the curvature. Stops when a step is below
+    ``rtol`` relative (the error is then at rounding level: convergence is quadratic);
+    ``ok`` is False where that did not happen in ``max_iter`` steps."""
+    x, lo, hi = x.copy(), lo.copy(), hi.copy()
+    ok = np.zeros(len(x), dtype=bool)
+    act = np.arange(len(x))
+    for _ in range(max_iter):
+        xa = x[act]
+        la = np.where(g < 0, xa, lo[act])
+        ha = np.where(g > 0, xa, hi[act])
+        lo[act], hi[act] = la, ha
+        in_log = la > 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # in t = log(delta): d/dt (delta f') = delta (f' + delta f'')
+            curv = np.where(in_log, g + xa * h, h)
+            new = np.where(in_log, xa * np.exp(-g / curv), xa - g / h)
+            good = (curv > 0) & (new > la) & (new < ha)
+            new = np.where(good, new, np.where(in_log, np.sqrt(la * ha), 0.5 * (la + ha)))
+            finished = ((np.abs(new - xa) <= rtol * np.abs(new)) | (g == 0)
+                        | (ha - la <= rtol * ha))
+        x[act] = np.where(g == 0, xa, new)
+        ok[act[finished]] = True
+        act = act[~finished]
+        if not len(act):
+            break
+        _, g, h = derivs(x[act], rows[act])
+        n_evals[rows[act]] += 1
+    return x, ok
+
+
+def _score_root(derivs, row, lo, hi, n_evals):
+    """Brent's root of f' in ``(lo, hi)`` for one problem, in ``log(delta)`` (in delta when
+    ``lo = 0``); NaN when f' does not change sign there."""
+    rows = np.array([row])
+
+    def slope(d):
+        n_evals[row] += 1
+        return float(derivs(np.array([d]), rows)[1][0])
+
+    try:
+        if lo == 0.0:
+            return optimize.brentq(slope, 0.0, hi, xtol=1e-13 * hi, rtol=1e-12)
+        return float(np.exp(optimize.brentq(lambda t: slope(np.exp(t)), np.log(lo),
+                                            np.log(hi), xtol=1e-12, rtol=1e-12)))
+    except ValueError:
+        return np.nan
+
+
+def _minimize_one(values, row, lo, hi, n_evals):
+    """Bounded Brent on f in ``(lo, hi)`` for one problem: ``(delta, converged)``."""
+    rows = np.array([row])
+    res = optimize.minimize_scalar(lambda d: float(values(np.array([d]), rows)[0]),
+                                   bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-10 * hi})
+    n_evals[row] += res.nfev
+    return float(res.x), bool(res.success)
+
+
+class _Curve:
+    """The criterion ``-2 llf`` of one :class:`ProfiledLikelihood` along delta, as a batch
+    of one problem for :func:`maximize_ratio`: with ``s_e^2`` profiled out (``held=None``),
+    held at ``c`` (``("residual", c)``), or with ``s_k^2`` held at ``c`` (``("kinship", c)``:
+    ``s_e^2 = c / delta``). With the parts of :meth:`ProfiledLikelihood.parts`, ``RSS`` and
+    ``L``::
+
+        profiled:  f = dof (1 + log(2 pi RSS / dof)) + L
+        held s:    f = dof log(2 pi s) + RSS / s + L
+    """
+
+    def __init__(self, prof, reml, held=None):
+        self.prof, self.reml = prof, bool(reml)
+        self.dof = prof.n - prof.p if reml else prof.n
+        self.kind, self.c = (None, None) if held is None else held
+        if self.kind not in (None, "residual", "kinship"):
+            raise ValueError(f"held must be None, ('residual', c) or ('kinship', c); got "
+                             f"{held!r}")
+
+    def criterion(self):
+        return RatioCriterion(self.grid_values, self.values, lambda lo, hi: self.derivatives)
+
+    def _compose(self, delta, rss, logdet_v, logdet_a):
+        dof = self.dof
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.kind is None:  # as profiled_loglike
+                val = dof * (1.0 + LOG_2PI + np.log(rss / dof)) + logdet_v
+                return val + logdet_a if self.reml else val
+            logdet = logdet_v + logdet_a if self.reml else logdet_v
+            s = self.c / delta if self.kind == "kinship" else self.c
+            return dof * np.log(2 * np.pi * s) + rss / s + logdet
+
+    def grid_values(self, deltas, rows):
+        return self._compose(deltas, *self.prof._grid_parts(deltas))[None, :]
+
+    def values(self, delta, rows):
+        d = np.float64(delta[0])  # c / d is inf at 0
+        if self.kind is None:
+            return np.array([-2.0 * self.prof.loglike(d, self.reml)])
+        sol = self.prof.solve(d)
+        return np.array([self._compose(d, sol["rss"], sol["logdet_v"], sol["logdet_a"])])
+
+    def derivatives(self, delta, rows):
+        d = np.float64(delta[0])
+        (rss, r1, r2), (ld, l1, l2) = self.prof.parts(d, self.reml)
+        dof, c = self.dof, self.c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.kind is None:
+                out = (dof * (1.0 + LOG_2PI + np.log(rss / dof)) + ld, dof * r1 / rss + l1,
+                       dof * (r2 / rss - (r1 / rss) ** 2) + l2)
+            elif self.kind == "residual":
+                out = (dof * np.log(2 * np.pi * c) + rss / c + ld, r1 / c + l1, r2 / c + l2)
+            else:  # s_e^2 = c / delta
+                out = (dof * np.log(2 * np.pi * c / d) + d * rss / c + ld,
+                       -dof / d + (rss + d * r1) / c + l1,
+                       dof / d ** 2 + (2.0 * r1 + d * r2) / c + l2)
+        return tuple(np.array([v], dtype=float) for v in out)
+
+
 class ProfiledLikelihood:
     """(Restricted) log-likelihood of rotated data as a function of ``delta = s_k^2 / s_e^2``.
 
@@ -630,23 +932,25 @@ class ProfiledLikelihood:
         sol["logdet_v"] = float(self._count @ np.log(d))
         return sol
 
-    def _loglike_grid(self, deltas, reml):
-        """loglike at many deltas; one batched Cholesky when eigenvalues are grouped."""
-        if self._cross is None:
-            return np.array([self.loglike(d, reml) for d in deltas])
-        d = deltas[:, None] * self._lam[None, :] + 1.0
-        try:
-            chol = np.linalg.cholesky(np.tensordot(1.0 / d, self._cross, axes=1))
-        except np.linalg.LinAlgError:
-            return np.array([self.loglike(dd, reml) for dd in deltas])
-        p, n = self.p, self.n
-        rss = chol[:, p, p] ** 2
-        dof = n - p if reml else n
-        with np.errstate(divide="ignore"):
-            val = dof * (1.0 + LOG_2PI + np.log(rss / dof)) + np.log(d) @ self._count
-        if reml:
-            val += 2.0 * np.log(np.diagonal(chol[:, :p, :p], axis1=1, axis2=2)).sum(axis=1)
-        return -0.5 * val
+    def _grid_parts(self, deltas):
+        """``RSS``, ``log det V/s_e^2`` and ``log det A`` at many deltas: one batched Cholesky
+        when the eigenvalues are grouped, else one :meth:`solve` per delta."""
+        deltas = np.asarray(deltas, dtype=float)
+        if self._cross is not None:
+            d = deltas[:, None] * self._lam[None, :] + 1.0
+            try:
+                chol = np.linalg.cholesky(np.tensordot(1.0 / d, self._cross, axes=1))
+            except np.linalg.LinAlgError:
+                chol = None
+            if chol is not None:
+                p = self.p
+                with np.errstate(divide="ignore"):
+                    logdet_a = 2.0 * np.log(np.diagonal(chol[:, :p, :p], axis1=1,
+                                                        axis2=2)).sum(axis=1)
+                return chol[:, p, p] ** 2, np.log(d) @ self._count, logdet_a
+        sols = [self.solve(d) for d in deltas]
+        return tuple(np.array([sol[k] for sol in sols], dtype=float)
+                     for k in ("rss", "logdet_v", "logdet_a"))
 
     def loglike(self, delta, reml=True):
         """Profiled (restricted) log-likelihood at variance ratio ``delta``."""
@@ -655,24 +959,53 @@ class ProfiledLikelihood:
     def _loglike_from(self, sol, reml):
         return profiled_loglike(sol, self.n, self.p, reml)
 
-    def score(self, delta, reml=True):
-        """Derivative of the profiled (restricted) log-likelihood with respect to ``delta``.
+    def parts(self, delta, reml=True, order=2):
+        """The two parts of the criterion at ``delta`` and their derivatives in delta up to
+        ``order``: ``(RSS, RSS', RSS'')`` and ``(L, L', L'')``, ``RSS`` the weighted residual
+        sum of squares at the GLS estimate and ``L = log det V/s_e^2`` (plus ``log det A``,
+        ``A = X~'WX~``, under REML), so that ``-2 llf = dof (1 + log(2 pi RSS / dof)) + L``
+        profiled over ``s_e^2`` and ``dof log(2 pi s_e^2) + RSS / s_e^2 + L`` at ``s_e^2``.
 
-        With ``d_i = delta lam_i + 1`` and ``r`` the GLS residual:
-        ``d(-2 llf)/d delta = dof RSS'/RSS + sum lam_i/d_i - [REML] tr(A^-1 X' diag(lam/d^2) X)``
-        where ``RSS' = -r' diag(lam/d^2) r`` (envelope theorem) and ``dof`` is ``n - p`` (REML)
-        or ``n`` (ML).
+        With ``d_i = delta lam_i + 1``, ``D1 = diag(lam/d^2)``, ``D2 = diag(lam^2/d^3)``, ``r``
+        the GLS residual and ``u = X~' D1 r`` (envelope theorem for the first derivative)::
+
+            RSS'  = -r' D1 r                RSS'' = 2 r' D2 r - 2 u' A^-1 u
+            L'    = sum lam/d  [- tr(A^-1 X~'D1X~)]
+            L''   = -sum lam^2/d^2  [+ 2 tr(A^-1 X~'D2X~) - tr((A^-1 X~'D1X~)^2)]
         """
         sol = self.solve(delta)
-        w = 1.0 / (delta * self._lam + 1.0)
-        m2 = self._weighted_cross(self._lam * w * w)
-        p = self.p
-        z = np.append(-sol["params"], 1.0)
-        dof = self.n - p if reml else self.n
-        grad = dof * -(z @ m2 @ z) / sol["rss"] + self._count @ (self._lam * w)
+        lam, count, p = self._lam, self._count, self.p
+        rss = sol["rss"]
+        ld = sol["logdet_v"] + sol["logdet_a"] if reml else sol["logdet_v"]
+        if order == 0:
+            return (rss,), (ld,)
+        w = 1.0 / (delta * lam + 1.0)
+        lw = lam * w
+        z = np.append(-sol["params"], 1.0)  # [X~ y~] z = r
+        m1 = self._weighted_cross(lw * w)
+        rss1 = -(z @ m1 @ z)
+        ld1 = count @ lw
+        a_inv = chol_inverse(sol["chol_A"]) if p and (reml or order > 1) else np.zeros((p, p))
         if reml:
-            grad -= np.sum(chol_inverse(sol["chol_A"]) * m2[:p, :p])
-        return -0.5 * grad
+            ld1 -= np.sum(a_inv * m1[:p, :p])
+        if order == 1:
+            return (rss, rss1), (ld, ld1)
+        m2 = self._weighted_cross(lw * lw * w)
+        u = m1[:p] @ z
+        rss2 = 2.0 * (z @ m2 @ z) - 2.0 * (u @ a_inv @ u)
+        ld2 = -(count @ (lw * lw))
+        if reml:
+            b1 = a_inv @ m1[:p, :p]
+            ld2 += 2.0 * np.sum(a_inv * m2[:p, :p]) - np.sum(b1 * b1.T)
+        return (rss, rss1, rss2), (ld, ld1, ld2)
+
+    def score(self, delta, reml=True):
+        """Derivative of the profiled (restricted) log-likelihood with respect to ``delta``:
+        ``-(dof RSS'/RSS + L')/2`` (:meth:`parts`), ``dof`` being ``n - p`` (REML) or ``n``
+        (ML)."""
+        (rss, rss1), (_, ld1) = self.parts(delta, reml, order=1)
+        dof = self.n - self.p if reml else self.n
+        return -0.5 * (dof * rss1 / rss + ld1)
 
     def information(self, delta, scale, reml=True):
         """Observed information of ``(s_k^2, s_e^2)`` at ``s_k^2 = delta * scale``,
@@ -704,15 +1037,16 @@ class ProfiledLikelihood:
                 info[i, j] = info[j, i] = -0.5 * trace + quad
         return info
 
-    def maximize(self, reml=True, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE):
-        """Global maximum over ``delta >= 0``.
+    def maximize(self, reml=True, n_grid=DELTA_GRID_SIZE, log_range=DELTA_LOG_RANGE,
+                 held=None):
+        """Global maximum over ``delta >= 0``, by :func:`maximize_ratio` (a batch of one).
 
         The likelihood is evaluated at ``delta = 0`` and on a grid over ``log(delta s)`` in
         ``log_range`` (natural log), ``s`` the typical eigenvalue (:func:`delta_scale`); while
         the best point is the last one the grid is extended upwards (:func:`extend_delta_grid`)
-        up to ``delta s = 1e6``. The maximum is then located in the bracket around the
-        best grid point as the root of the analytic score (``brentq``, to machine precision
-        in ``delta``, 1e-12 relative), or at ``delta = 0`` when the score there is not positive and
+        up to ``delta s = 1e6``. The maximum is then located in the bracket next to the best
+        grid point as the root of the analytic score (safeguarded Newton in ``log(delta)``,
+        to 1e-13 relative), or at ``delta = 0`` when the score there is not positive and
         ``delta = 0`` is the best grid point. Bounded Brent on the likelihood is the fallback
         when the score does not change sign in the bracket.
 
@@ -722,6 +1056,16 @@ class ProfiledLikelihood:
         is a converged boundary estimate: ``s_e^2`` is zero up to ``1e-6 s_k^2 s``, h2 is 1
         to about 1e-6. When the likelihood is unbounded there (K singular on the residual
         space of exog, the response reaching its null space) the fit has not converged.
+
+        Parameters
+        ----------
+        reml : bool
+        n_grid, log_range : int, tuple
+            The grid (:func:`delta_grid`).
+        held : tuple, optional
+            ``("residual", c)``: maximise the likelihood at ``s_e^2 = c``, not profiled over
+            it; ``("kinship", c)``: at ``s_k^2 = c`` (``s_e^2 = c / delta``). For profile
+            likelihoods of the variances.
 
         Returns
         -------
@@ -733,52 +1077,18 @@ class ProfiledLikelihood:
             None otherwise),
             ``n_evals``, ``message``.
         """
-        lam_max = self.max_eigenvalue
-        if lam_max <= 0:
-            return 0.0, self.loglike(0.0, reml), {
+        curve = _Curve(self, reml, held)
+        if self.max_eigenvalue <= 0:
+            return 0.0, -0.5 * float(curve.values(np.zeros(1), None)[0]), {
                 "converged": True, "boundary": "kinship", "n_evals": 1,
                 "message": "kinship has no positive eigenvalue; delta is not identified"}
-        grid = delta_grid(self.delta_scale, n_grid, log_range)
-        values = self._loglike_grid(grid, reml)
-        best = int(np.argmax(values))
-        while best == len(grid) - 1:  # not bracketed: extend the search upwards
-            more = extend_delta_grid(grid, self.delta_scale)
-            if not len(more):
-                break
-            grid, values = np.r_[grid, more], np.r_[values, self._loglike_grid(more, reml)]
-            best = int(np.argmax(values))
-        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-        counter = {"n": len(grid)}
-
-        def score(d):
-            counter["n"] += 1
-            return self.score(d, reml)
-
-        converged, message, boundary = True, "", None
-        # slope of the likelihood in log(delta) at the end of the search (see
-        # BOUNDARY_SLOPE_MAX); a negative one leaves a bracketed interior maximum
-        slope = grid[-1] * score(grid[-1]) if best == len(grid) - 1 else 0.0
-        if best == len(grid) - 1 and slope >= 0:
-            delta = grid[-1]
-            converged, message = residual_boundary(delta, slope)
+        found = maximize_ratio(curve.criterion(), 1, self.delta_scale, n_grid, log_range)
+        delta, llf = float(found.delta[0]), -0.5 * float(found.value[0])
+        converged, message, boundary = bool(found.converged[0]), "", None
+        if np.isfinite(found.slope[0]):  # at the end of the search
+            converged, message = residual_boundary(delta, float(found.slope[0]))
             boundary = "residual" if converged else None
-        elif best == 0 and score(0.0) <= 0:
-            delta = 0.0
-        elif score(lo) > 0 > score(hi):
-            if lo == 0.0:
-                delta = optimize.brentq(score, 0.0, hi, xtol=1e-13 * hi, rtol=1e-12)
-            else:
-                delta = np.exp(optimize.brentq(lambda t: score(np.exp(t)), np.log(lo),
-                                               np.log(hi), xtol=1e-12, rtol=1e-12))
-        else:  # several local extrema in the bracket: maximise the likelihood itself
-            res = optimize.minimize_scalar(lambda d: -self.loglike(d, reml), bounds=(lo, hi),
-                                           method="bounded", options={"xatol": 1e-10 * hi})
-            counter["n"] += res.nfev
-            delta, converged = float(res.x), bool(res.success)
-        llf = self.loglike(delta, reml)
-        if values[best] > llf:  # never worse than the grid
-            delta, llf = grid[best], values[best]
         if delta == 0.0:
             boundary = "kinship"
-        return float(delta), float(llf), {"converged": converged, "boundary": boundary,
-                                          "n_evals": counter["n"], "message": message}
+        return delta, llf, {"converged": converged, "boundary": boundary,
+                            "n_evals": int(found.n_evals[0]), "message": message}

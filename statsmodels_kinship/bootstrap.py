@@ -26,9 +26,11 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
    sum_j e_j / (1 + delta a_j)`` with ``e = (Q'C'y~)^2`` (and the per-group sums), and
    ``log|V| + log|X'V^{-1}X| = log|X'X| + sum_j c_j log(1 + delta a_j)`` (Harville 1974).
    The (restricted) profile likelihood of every replicate and its first two derivatives
-   then cost O(R) per evaluation, so the 1-D search runs on the whole batch at once: the
-   model's grid (one matrix product for the batch), then a safeguarded Newton iteration on
-   the analytic score inside the model's bracket, to machine precision.
+   then cost O(R) per evaluation, so the model's 1-D search
+   (:func:`~statsmodels_kinship._spectral.maximize_ratio`, that of
+   :meth:`ProfiledLikelihood.maximize`) runs on the whole batch at once: the grid (one
+   matrix product for the batch), then safeguarded Newton iterations on the analytic score,
+   to machine precision.
 3. *Estimates.* At each replicate's optimum the fixed effects, their standard errors and the
    log-likelihood are computed exactly as :class:`~statsmodels_kinship.KinshipMixedLM` does
    (Cholesky factor of the weighted cross products of ``[X~ z~]``, ``z~`` the deviation of
@@ -37,12 +39,11 @@ and refitted in batches of replicates. How a batch is refitted (:class:`_BatchRe
 
 Replicates are refitted as deviations from the simulating mean (which lies in the span of
 ``X~``; its coefficients are added to the refitted ones), so that no cross product sees a
-large mean. The search ends where the model's does, at ``delta_max`` (the fully extended
-grid of :meth:`ProfiledLikelihood.maximize`); a replicate whose best point is that end is
-classified by the model's rule (:func:`~statsmodels_kinship._spectral.residual_boundary`):
-a boundary estimate (``s_e^2 = 0``, h2 = 1 to about 1e-6) where the likelihood has a finite
-limit, not converged where it is unbounded. A replicate whose likelihood is not bracketed as
-expected is refitted by the model's own 1-D search, on its deviation from the mean.
+large mean. The search being the model's, it ends where the model's does, at
+``delta_max``, and a replicate whose best point is that end is classified by the model's
+rule (:func:`~statsmodels_kinship._spectral.residual_boundary`): a boundary estimate
+(``s_e^2 = 0``, h2 = 1 to about 1e-6) where the likelihood has a finite limit, not
+converged where it is unbounded.
 The cost of a run is one eigendecomposition of size ``R - p`` (in the first run for a model
 and method) plus, per replicate, one Cholesky factorisation and one triangular inverse of
 size ``p``.
@@ -79,13 +80,12 @@ from ._engine import (
 from ._spectral import (
     DELTA_LOG_MAX,
     LOG_2PI,
-    ProfiledLikelihood,
+    RatioCriterion,
     chol_inverse,
-    delta_grid,
     delta_scale,
-    extend_delta_grid,
+    full_delta_grid,
     group_eigenvalues,
-    residual_boundary,
+    maximize_ratio,
     serial_blas,
 )
 
@@ -93,7 +93,6 @@ __all__ = ["parametric_bootstrap", "simulate", "KinshipBootstrapResults", "boots
 
 _BATCH_DOUBLES = 1 << 22  # working memory of one batch: 4 Mi doubles (32 MiB)
 _STACK_DOUBLES = 1 << 24  # at most this much for the per-group cross products of X
-_MAX_NEWTON = 200
 _METHODS = ("studentized", "percentile", "basic", "normal")
 
 
@@ -301,25 +300,18 @@ class _BatchRefit:
                 stack[g] = rows.T @ rows
             self.stack = stack.reshape(n_groups, p * p)
             self.stack_lam = group_lam
-        # the model's 1-D search grid, so that a replicate is refitted to the optimum
-        # model.fit() would find, ending where the model's fully extended search ends
+        # the model's 1-D search (maximize_ratio), centred where the model centres it
         self.delta_scale = delta_scale(lam)
         self.delta_max = np.exp(DELTA_LOG_MAX) / self.delta_scale if self.lam_max > 0 else 0.0
-        grid = delta_grid(self.delta_scale)
-        #: lengths of the grid as the model extends it (while the best point is the last)
-        self.grid_ends = [len(grid)]
-        while len(more := extend_delta_grid(grid, self.delta_scale)):
-            grid = np.r_[grid, more]
-            self.grid_ends.append(len(grid))
-        self.grid = grid
+        self.grid_size = len(full_delta_grid(self.delta_scale)[0])
         # coefficients of a mean in the span of X~ (the simulating fit's X~ b): responses are
         # refitted as deviations from it and the coefficients added back (GLS is equivariant)
         self._x_qr = linalg.qr(x, mode="economic", check_finite=False)
 
     def doubles_per_replicate(self):
         """Working memory (doubles) one replicate of a batch needs."""
-        return 2 * self.n + 2 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * len(
-            self.grid)
+        return 2 * self.n + 2 * self.n_red + 4 * len(self.a) + (self.p + 1) ** 2 + 2 * (
+            self.grid_size)
 
     # -- data of a batch ----------------------------------------------------------------
 
@@ -368,101 +360,33 @@ class _BatchRefit:
         f2 = self.dof * (r2 / rss - (r1 / rss) ** 2) - (wl * wl) @ self.ld_count
         return f, f1, f2
 
+    def _grid_criterion(self, e, deltas):
+        """``-2 llf`` up to a constant at the ``deltas`` shared by the rows: (b, D)."""
+        weights = 1.0 / (1.0 + deltas[:, None] * self.a[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.dof * np.log(e @ weights.T)
+                    + np.log1p(deltas[:, None] * self.ld_eig) @ self.ld_count)
+
     def search(self, e, fixed_delta=None):
         """Optimal delta per replicate (``fixed_delta`` for all when given: a fit made with
-        ``kinship_ratio``), and a status: 0 found here, 1 to be refitted by the model's own
-        search, 2 at the end of the search with the likelihood unbounded (not converged).
-
-        The grid is the model's, ending at ``delta_max``; a replicate whose best point is
-        that end, with the likelihood still increasing there, is classified by the model's
-        rule (:func:`~statsmodels_kinship._spectral.residual_boundary`): the boundary
-        ``s_e^2 = 0`` or not converged, as ``model.fit()`` reports it."""
+        ``kinship_ratio``) by the model's search
+        (:func:`~statsmodels_kinship._spectral.maximize_ratio`) on :meth:`_criterion`, and
+        ``converged`` per replicate (False at the end of the search with the likelihood
+        unbounded, as ``model.fit()`` reports it)."""
         b = e.shape[0]
-        status = np.zeros(b, dtype=int)
         if fixed_delta is not None:
-            return np.full(b, float(fixed_delta)), status
+            return np.full(b, float(fixed_delta)), np.ones(b, dtype=bool)
         if self.lam_max <= 0:  # delta not identified; the model reports 0
-            return np.zeros(b), status
-        grid = self.grid
-        weights = 1.0 / (1.0 + grid[:, None] * self.a[None, :])
-        with np.errstate(divide="ignore"):
-            values = (self.dof * np.log(e @ weights.T)
-                      + np.log1p(grid[:, None] * self.ld_eig) @ self.ld_count)
-        values[np.isnan(values)] = np.inf
-        # the part of the grid the model's search sees: extended while the best point is
-        # the last one
-        ends = self.grid_ends
-        length = np.full(b, ends[0])
-        for cur, nxt in zip(ends[:-1], ends[1:]):
-            length[(length == cur) & (np.argmin(values[:, :cur], axis=1) == cur - 1)] = nxt
-        values[np.arange(len(grid))[None, :] >= length[:, None]] = np.inf
-        best = np.argmin(values, axis=1)
-        delta = grid[best].copy()
-        last = len(grid) - 1
-        lo = grid[np.maximum(best - 1, 0)]
-        hi = grid[np.minimum(best + 1, length - 1)]
-        todo = np.ones(b, dtype=bool)
-        at_end = np.flatnonzero(best == last)
-        if len(at_end):
-            # slope of the log-likelihood in log(delta) at delta_max (f is -2 llf)
-            slope = -0.5 * self.delta_max * self._criterion(
-                e[at_end], np.full(len(at_end), self.delta_max))[1]
-            end = at_end[slope >= 0]  # else a maximum inside (grid[-2], delta_max)
-            todo[end] = False
-            status[end[~residual_boundary(self.delta_max, slope[slope >= 0])[0]]] = 2
-        zero_best = todo & (best == 0)
-        if zero_best.any():
-            f1_0 = self._criterion(e[zero_best], np.zeros(zero_best.sum()))[1]
-            at_zero = np.flatnonzero(zero_best)[f1_0 >= 0]  # score(0) <= 0
-            delta[at_zero] = 0.0
-            todo[at_zero] = False
-        idx = np.flatnonzero(todo)
-        if len(idx):
-            f1_lo = self._criterion(e[idx], lo[idx])[1]
-            f1_hi = self._criterion(e[idx], hi[idx])[1]
-            bracketed = (f1_lo < 0) & (f1_hi > 0)  # score(lo) > 0 > score(hi)
-            status[idx[~bracketed]] = 1
-            idx = idx[bracketed]
-        if len(idx):
-            root, ok = self._newton(e[idx], lo[idx].copy(), hi[idx].copy(), delta[idx])
-            status[idx[~ok]] = 1
-            # never worse than the grid (as the model)
-            f_root = self._criterion(e[idx], root)[0]
-            grid_better = values[idx, best[idx]] < f_root
-            delta[idx] = np.where(grid_better, grid[best[idx]], root)
-        return delta, status
+            return np.zeros(b), np.ones(b, dtype=bool)
 
-    def _newton(self, e, lo, hi, x):
-        """Root of the derivative of the criterion in ``(lo, hi)``, where it goes from
-        negative to positive: Newton steps in ``log(delta)`` (in delta when the bracket
-        starts at 0), bisection when a step leaves the bracket. Stops when a step is below
-        1e-13 relative, after which the error is at rounding level (quadratic convergence);
-        ``ok`` is False where that did not happen."""
-        inside = (x > lo) & (x < hi)
-        x = np.where(inside, x, 0.5 * (lo + hi))
-        done = np.zeros(len(x), dtype=bool)
-        act = np.arange(len(x))
-        for _ in range(_MAX_NEWTON):
-            if not len(act):
-                break
-            xa, la, ha = x[act], lo[act], hi[act]
-            _, f1, f2 = self._criterion(e[act], xa)
-            la = np.where(f1 < 0, xa, la)
-            ha = np.where(f1 > 0, xa, ha)
-            lo[act], hi[act] = la, ha
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                # in t = log(delta): d/dt [delta f'] = delta f' + delta^2 f''
-                log_step = f1 / (f1 + xa * f2)
-                new = np.where(la > 0, xa * np.exp(-log_step), xa - f1 / f2)
-                out = ~((new > la) & (new < ha))
-                new[out] = np.where(la[out] > 0, np.sqrt(la[out] * ha[out]),
-                                    0.5 * (la[out] + ha[out]))
-                finished = ((np.abs(new - xa) <= 1e-13 * np.abs(new)) | (f1 == 0)
-                            | (ha - la <= 1e-15 * ha))
-            x[act] = np.where(f1 == 0, xa, new)
-            done[act[finished]] = True
-            act = act[~finished]
-        return x, done
+        def derivs(delta, rows):
+            return self._criterion(e[rows], delta)
+
+        found = maximize_ratio(RatioCriterion(
+            grid_values=lambda deltas, rows: self._grid_criterion(e[rows], deltas),
+            values=lambda delta, rows: derivs(delta, rows)[0],
+            derivatives=lambda lo, hi: derivs), b, self.delta_scale)
+        return found.delta, found.converged
 
     # -- estimates at given deltas ------------------------------------------------------
 
@@ -574,16 +498,7 @@ class _BatchRefit:
         """Refit every replicate of ``batch`` (from :meth:`prepare`), with ``delta`` held at
         ``fixed_delta`` when given. Returns the estimates and ``converged`` per replicate."""
         mean_coef, noise, noise_red, left, e = batch
-        delta, status = self.search(e, fixed_delta)
-        converged = status != 2
-        for i in np.flatnonzero(status == 1):
-            # the model's own search on the deviation from the mean (the same optimum:
-            # the likelihood does not depend on the mean in the span of X)
-            prof = ProfiledLikelihood(self.model.decomposition.eigenvalues,
-                                      self.model._exog_rot, noise[i])
-            with serial_blas():
-                delta[i], _, info = prof.maximize(self.reml)
-            converged[i] = info["converged"]
+        delta, converged = self.search(e, fixed_delta)
         out = self.evaluate(noise_red, left, e, delta, mean_coef)
         out["converged"] = converged
         # at s_e^2's lower boundary (h2 = 1), as the model's fit_info["boundary"]
@@ -758,9 +673,10 @@ class _ComponentSampler:
                       for c in self.components]
         self.width = int(sum(self.sizes)) + self.n
         # a factor only for components that contribute (a null fit holds some at 0)
+        # (a relationship given by its sparse inverse draws its effects itself)
         self.factors = [_relationship_factor(c.matrix)
-                        if c.kind == "relationship" and sd > 0 else None
-                        for c, sd in zip(self.components, self.sd)]
+                        if c.kind == "relationship" and sd > 0 and not hasattr(c, "draw")
+                        else None for c, sd in zip(self.components, self.sd)]
 
     def draw(self, rng, size):
         """``size`` draws of ``y* - X b``, shape (size, n)."""
@@ -772,7 +688,9 @@ class _ComponentSampler:
             start += q
             if sd == 0:
                 continue
-            if factor is not None:
+            if hasattr(comp, "draw"):
+                zc = comp.draw(zc)
+            elif factor is not None:
                 u = np.empty_like(zc)
                 for levels, f in factor:  # one product per block and replicate (the same
                     # arithmetic whatever the batch: replicates do not depend on it)

@@ -572,9 +572,8 @@ class _Profile:
         self.reml = results.reml
         n, p = self.model._exog_rot.shape
         self.dof = n - p if self.reml else n
-        # centred on the typical eigenvalue (not the largest: K + c 11' would shift the grid)
+        # the typical eigenvalue, on which the model's search over delta is centred
         self.scale = self.model._profile.delta_scale
-        self.grid = np.r_[0.0, np.exp(np.linspace(-15.0, 15.0, 61)) / max(self.scale, 1e-300)]
         self._cache = {}
 
     def parts(self, delta):
@@ -596,23 +595,12 @@ class _Profile:
         rss, _ = self.parts(delta)
         return self.loglike(delta, rss / self.dof)
 
-    def max_over_delta(self, s_e2_of_delta):
-        """``max over delta >= 0`` of ``loglike(delta, s_e2_of_delta(delta))``: a grid over
-        ``log(delta s)`` in [-15, 15] (``s`` the typical eigenvalue of K,
-        ``_spectral.delta_scale``) together with 0, then bounded Brent between the
-        neighbours of the best grid point."""
-        def value(d):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = self.loglike(d, s_e2_of_delta(d))
-            return v if np.isfinite(v) else -np.inf
-
-        values = np.array([value(d) for d in self.grid])
-        best = int(np.argmax(values))
-        lo = self.grid[max(best - 1, 0)]
-        hi = self.grid[min(best + 1, len(self.grid) - 1)]
-        res = optimize.minimize_scalar(lambda d: -value(d), bounds=(lo, hi), method="bounded",
-                                       options={"xatol": 1e-12 * hi})
-        return max(values[best], -float(res.fun))
+    def max_over_delta(self, held, c):
+        """``max over delta >= 0`` of the log-likelihood with ``s_k^2`` (``held="kinship"``,
+        ``s_e^2 = c / delta``) or ``s_e^2`` (``held="residual"``) held at ``c``: the model's
+        search (:meth:`ProfiledLikelihood.maximize` with ``held``)."""
+        with serial_blas():
+            return self.model._profile.maximize(self.reml, held=(held, c))[1]
 
 
 def _root_in_log(func, x_in, x_out):
@@ -1023,9 +1011,9 @@ def profile_conf_int(results, alpha=0.05, which=None):
         upper = np.inf if first_out is None else _root_in_log(inside, last_in, first_out)
         return lower, upper
 
-    def along(s_e2_of):
-        """Profile of a variance held at c, with s_e^2 = s_e2_of(c, delta), minus target."""
-        return lambda c: prof.max_over_delta(lambda d: s_e2_of(c, d)) - target
+    def along(held):
+        """Profile of the variance ``held`` ('kinship' or 'residual') at c, minus target."""
+        return lambda c: prof.max_over_delta(held, c) - target
 
     for row, name in zip(which, kinds):
         if name == "h2":
@@ -1035,7 +1023,7 @@ def profile_conf_int(results, alpha=0.05, which=None):
             upper = 1.0 if not np.isfinite(hi_d) else hi_d * m / (hi_d * m + 1.0)
         elif name == "kinship":
             est, se = s_k2, float(results.bse_vcomp.iloc[0])
-            inside = along(lambda c, d: c / d if d > 0 else np.inf)
+            inside = along("kinship")
             lower = 0.0
             if s_k2 > 0 and prof.over_delta(0.0) < target:
                 last_in, first_out = _outward(inside, s_k2, 0.5, 0.0)
@@ -1045,7 +1033,7 @@ def profile_conf_int(results, alpha=0.05, which=None):
             upper = _root_in_log(inside, last_in, first_out)
         else:
             est, se = s_e2, float(results.bse_vcomp["residual"])
-            inside = along(lambda c, d: c)
+            inside = along("residual")
             last_in, first_out = _outward(inside, s_e2, 0.5, 0.0)
             lower = _root_in_log(inside, last_in, first_out)
             last_in, first_out = _outward(inside, s_e2, 2.0, np.inf)

@@ -231,8 +231,11 @@ class KinshipMixedLM(base.LikelihoodModel):
     diagonal, ``s_e^2 diag(delta lam + 1)`` with ``delta = s_k^2 / s_e^2``. For each ``delta``
     the fixed effects are the GLS estimate and ``s_e^2`` has a closed form, so the
     (restricted) likelihood is maximised over ``delta >= 0`` alone: a grid over ``log delta``
-    together with ``delta = 0``, then bounded Brent in the best bracket. ``delta = 0`` (no
-    kinship variance) is a valid estimate.
+    together with ``delta = 0``, then safeguarded Newton on the score in the best bracket
+    (``_spectral.maximize_ratio``, the search the bootstrap, the scan and the profiles share).
+    ``delta = 0`` (no kinship variance) is a valid estimate. Several components (a dict of
+    kinships, ``exog_vc``, repeated records) are fitted by the engine's block likelihood
+    instead (``_engine``; see the user guide's "Variance components").
 
     Log-likelihood conventions (the same as lme4): under REML, ``llf`` is the restricted
     log-likelihood
@@ -845,8 +848,9 @@ class KinshipMixedLM(base.LikelihoodModel):
             and ``delta`` is searched globally), so they are validated and used only with
             ``maxiter=0``.
         method : {None, 'bounded'}
-            statsmodels' keyword: the optimizer. Only the built-in search (a grid over
-            ``log delta``, then scipy's bounded Brent, ``'bounded'``) is available.
+            statsmodels' keyword: the optimizer. Only the built-in search (a grid, then
+            safeguarded Newton; the name ``'bounded'`` is kept for compatibility) is
+            available.
         maxiter : int, optional
             statsmodels' keyword. ``0`` evaluates the fit at ``start_params`` without
             optimizing: ``delta`` is held at ``s_k^2 / s_e^2`` of ``start_params`` (which must

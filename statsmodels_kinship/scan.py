@@ -27,9 +27,9 @@ vectors:
   for the Newton iterations.
 
 From ``M`` a sweep (Gaussian elimination of the covariates, differentiated twice in
-``delta`` alongside) gives the profiled criteria and their first two derivatives, and a
-safeguarded Newton iteration (bisection when a step leaves the bracket) finds each SNP's
-optimum.
+``delta`` alongside) gives the profiled criteria and their first two derivatives, from which
+the model's own search (:func:`~statsmodels_kinship._spectral.maximize_ratio`, that of
+``KinshipMixedLM.fit``) finds every SNP's optimum at once.
 
 A null model with several variance components (or repeated records: ``results.delta is
 None``) is scanned on its own block likelihood (:mod:`~statsmodels_kinship._engine`):
@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from ._spectral import (LOG_2PI, ProfiledLikelihood, delta_grid, delta_scale,
-                        extend_delta_grid, group_eigenvalues, residual_boundary, serial_blas)
+from ._spectral import (LOG_2PI, RatioCriterion, delta_scale, group_eigenvalues,
+                        maximize_ratio, serial_blas)
 from ._validation import (_show, check_bool, check_choice, check_count, id_hint,
                           is_default_index, is_labelled)
 from .bootstrap import _check_progress, _Progress
@@ -185,10 +185,8 @@ class _Null:
         self.q_w = np.linalg.qr(w)[0] if self.c else np.zeros((self.n, 0))
         lam_max = float(lam.max()) if len(lam) else 0.0
         self.lam_max = lam_max
-        # the global search of ProfiledLikelihood.maximize, extended in _maximize while a
-        # SNP's best point is the last one
+        # the model's search (maximize_ratio) is centred on the typical eigenvalue
         self.delta_scale = delta_scale(lam)
-        self.grid = delta_grid(self.delta_scale)
         with serial_blas():
             self.delta_ml0, self.llf_ml0, _ = model._profile.maximize(reml=False)
         self.delta_null = float(results.delta)
@@ -346,14 +344,16 @@ class _Block:
         self.grouped = (_Grouped(null, _snp_sums(null.z, xr, self.x2, null.indicator))
                         if null.grouped else None)
 
-    def at_points(self, deltas):
-        """Exact ``M`` and ``log det V`` at shared deltas: (D, b, q, q), (D, 1)."""
+    def at_points(self, deltas, idx=None):
+        """Exact ``M`` and ``log det V`` at shared deltas for the SNPs ``idx`` (default all):
+        (D, b, q, q), (D, 1)."""
         deltas = np.asarray(deltas, dtype=float)
         if self.grouped is not None:
-            return self.grouped.evaluate(deltas[:, None], deriv=False)
+            return self.grouped.evaluate(deltas[:, None], idx, deriv=False)
         null = self.null
         w = 1.0 / (np.multiply.outer(deltas, null.lam) + 1.0)
-        t = _snp_sums(null.z, self.xr, self.x2, w).transpose(1, 0, 2)
+        xr, x2 = (self.xr, self.x2) if idx is None else (self.xr[:, idx], self.x2[:, idx])
+        t = _snp_sums(null.z, xr, x2, w).transpose(1, 0, 2)
         m = _assemble(_shared_sums(null.z, w)[:, None], t, null.c)
         return m, np.log1p(np.multiply.outer(deltas, null.lam)).sum(axis=1)[:, None]
 
@@ -377,129 +377,41 @@ class _Block:
             self.null, self.xr, self.x2, lo, hi)
 
 
-def _maximize(blk, reml, max_iter=100, rtol=1e-13):
-    """Per-SNP maximum over delta >= 0, with the search of ProfiledLikelihood.maximize.
+def _maximize(blk, reml):
+    """Per-SNP maximum over delta >= 0 by the model's search
+    (:func:`~statsmodels_kinship._spectral.maximize_ratio`) on the block's criterion: exact
+    ``M`` on the grid and at the estimates, the expansion of :meth:`_Block.expansion` for
+    the derivatives inside each SNP's bracket.
 
-    Grid over ``log(delta s)`` plus ``delta = 0``, extended upwards while the best point of
-    some SNP is the last one (up to ``DELTA_LOG_MAX``); the best grid point's bracket; the
-    root of the derivative there by Newton steps, bisection when a step leaves the bracket.
-    SNPs whose bracket has no sign change of the derivative (several extrema) are handed to
-    ProfiledLikelihood itself. A SNP whose best point is the end of the fully extended grid,
-    with the likelihood still increasing there, is classified by ProfiledLikelihood's rule
-    (:func:`~statsmodels_kinship._spectral.residual_boundary`): a converged boundary estimate
-    (``s_e^2 = 0``) where the likelihood has a finite limit, not converged where it is
-    unbounded.
-
-    Returns delta (b,), converged (b,), the SNPs to fit one by one, and the exact ``M``
-    and ``log det V`` at delta.
+    Returns delta (b,), converged (b,), and the exact ``M`` and ``log det V`` at delta.
     """
     null = blk.null
-    n, c, grid = null.n, null.c, null.grid
-    b = blk.b
-    m, logdet = blk.at_points(grid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = _criterion(m, logdet, n, c, reml)
-    f = np.where(np.isfinite(f), f, np.inf)
-    best = np.argmin(f, axis=0)
-    # not bracketed: extend the grid upwards for the SNPs whose best point is the last one
-    # (only for them, as ProfiledLikelihood.maximize would for each SNP on its own)
-    at_top = best == len(grid) - 1
-    while at_top.any():
-        more = extend_delta_grid(grid, null.delta_scale)
-        if not len(more):
-            break
-        m, logdet = blk.at_points(more)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f_more = _criterion(m, logdet, n, c, reml)
-        f_more = np.where(np.isfinite(f_more) & at_top, f_more, np.inf)
-        grid, f = np.r_[grid, more], np.concatenate([f, f_more])
-        best = np.argmin(f, axis=0)
-        at_top = best == len(grid) - 1
-    n_grid = len(grid)
-    lo = grid[np.maximum(best - 1, 0)]
-    hi = grid[np.minimum(best + 1, n_grid - 1)]
-    delta = grid[best].copy()
-    converged = np.ones(b, dtype=bool)
-    fallback = np.zeros(b, dtype=bool)
-    top = (best == n_grid - 1) & (n_grid > 1)
-    if top.any():
-        # slope of the log-likelihood in log(delta) at the end of the search (exact: an
-        # expansion about that point)
-        idx, end = np.flatnonzero(top), grid[-1]
-        at_end = np.full(b, end)
-        mm, ld = blk.expansion(at_end, at_end).evaluate(at_end[idx], idx)
-        slope = -0.5 * end * _criterion(mm, ld, n, c, reml).d
-        top[idx[slope < 0]] = False  # a maximum inside (grid[-2], end): Newton below
-        converged[idx[slope >= 0]] = residual_boundary(end, slope[slope >= 0])[0]
-    act = np.flatnonzero(~top)
-    if len(act):
-        _newton(blk, reml, best, lo, hi, delta, fallback, act, max_iter, rtol)
-    # never worse than the grid
-    everything = np.arange(b)
-    m, logdet = blk.at_snp_deltas(delta, everything)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f_opt = _criterion(m, logdet, n, c, reml)
-    worse = np.flatnonzero(~fallback & (f_opt > f[best, everything]))
-    if len(worse):
-        delta[worse] = grid[best[worse]]
-        m[worse], logdet[worse] = blk.at_snp_deltas(delta[worse], worse)
-    return delta, converged, fallback, m, logdet
-
-
-def _newton(blk, reml, best, lo, hi, delta, fallback, act, max_iter, rtol):
-    """Safeguarded Newton iterations for the SNPs ``act``, updating ``delta`` and
-    ``fallback`` in place."""
-    null = blk.null
     n, c = null.n, null.c
-    expn = blk.expansion(lo, hi)
+    m_opt = np.empty((blk.b, c + 2, c + 2))
+    logdet_opt = np.empty(blk.b)
 
-    def derivs(x, idx):
-        mm, ld = expn.evaluate(x, idx)
-        crit = _criterion(mm, ld, n, c, reml)
-        return crit.d, crit.dd
+    def grid_values(deltas, rows):
+        m, logdet = blk.at_points(deltas, None if len(rows) == blk.b else rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _criterion(m, logdet, n, c, reml).T
 
-    g0, h0 = derivs(delta[act], act)
-    at_zero = best[act] == 0
-    done = (at_zero & (g0 >= 0)) | (g0 == 0)
-    # bracket (a, e) with f'(a) < 0 < f'(e); one end is the best grid point
-    right = g0 < 0
-    a = np.where(right, delta[act], lo[act])
-    e = np.where(right, hi[act], delta[act])
-    other = np.where(right, e, a)
-    go = ~done
-    g_other = np.zeros(len(act))
-    if go.any():
-        g_other[go] = derivs(other[go], act[go])[0]
-    bad = go & np.where(right, g_other <= 0, g_other >= 0)
-    fallback[act[bad]] = True
-    go &= ~bad
-    idx, x, g, h, a, e = act[go], delta[act][go], g0[go], h0[go], a[go], e[go]
-    for _ in range(max_iter):
-        if not len(idx):
-            return
-        step = -g / np.where(h > 0, h, 1.0)
-        newton = x + step
-        ok = (h > 0) & (newton > a) & (newton < e)
-        mid = np.where(a > 0, np.sqrt(a * e), 0.5 * (a + e))
-        x_new = np.where(ok, newton, mid)
-        stop = (ok & (np.abs(step) <= rtol * np.abs(x))) | (g == 0) | (e - a <= rtol * e)
-        delta[idx[stop]] = np.where(g[stop] == 0, x[stop], x_new[stop])
-        keep = ~stop
-        idx, x, a, e = idx[keep], x_new[keep], a[keep], e[keep]
-        if not len(idx):
-            return
-        g, h = derivs(x, idx)
-        a = np.where(g < 0, x, a)
-        e = np.where(g > 0, x, e)
-    fallback[idx] = True
+    def values(delta, rows):  # kept: the last call for a SNP is at its estimate
+        m_opt[rows], logdet_opt[rows] = blk.at_snp_deltas(delta, rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _criterion(m_opt[rows], logdet_opt[rows], n, c, reml)
 
+    def derivatives(lo, hi):
+        expansion = blk.expansion(lo, hi)
 
-def _fit_one(null, xr_col, reml):
-    """One SNP through ProfiledLikelihood, as a KinshipMixedLM fit would do it."""
-    exog = np.column_stack([null.z[:, :-1], xr_col])
-    with serial_blas():
-        delta, _, info = ProfiledLikelihood(null.lam, exog, null.z[:, -1]).maximize(reml)
-    return delta, info["converged"]
+        def derivs(delta, rows):
+            crit = _criterion(*expansion.evaluate(delta, rows), n, c, reml)
+            return crit.v, crit.d, crit.dd
+
+        return derivs
+
+    found = maximize_ratio(RatioCriterion(grid_values, values, derivatives), blk.b,
+                           null.delta_scale)
+    return found.delta, found.converged, m_opt, logdet_opt
 
 
 def _block_stats(null, g, offset=0):
@@ -577,12 +489,7 @@ def _fill(null, blk, out, rows, flag):
     else:
         results = {}
         for reml in (True, False):
-            d, conv, fallback, m, logdet = _maximize(blk, reml)
-            one = np.flatnonzero(fallback)
-            for j in one:
-                d[j], conv[j] = _fit_one(null, blk.xr[:, j], reml)
-            if len(one):
-                m[one], logdet[one] = blk.at_snp_deltas(d[one], one)
+            d, conv, m, logdet = _maximize(blk, reml)
             results[reml] = (d, conv, profile(m), logdet)
         delta, conv_r, (pxx, pxy, pyy), _ = results[True]
         rss = pyy - pxy ** 2 / pxx
@@ -640,6 +547,12 @@ class _ComponentsNull:
         _warn_unidentified(results)
         model = results.model
         engine = model._engine
+        if not hasattr(engine, "whitener"):
+            raise NotImplementedError(
+                "scan of a model whose relationship is given by its sparse inverse "
+                "(inverse_relationship_matrix: the mixed-model-equations engine) is not "
+                "available; fit the null model with the relationship matrix itself "
+                "(kinship_from_pedigree) to scan")
         self.engine = engine
         self.names = list(model.component_names)
         # the engine's data: the kept columns and y centred on them (model._endog_offset);
@@ -747,8 +660,8 @@ def _model_rows(model):
     labels = getattr(model.data, "row_labels", None)
     if getattr(model, "_engine", None) is not None and model.individuals is not None:
         relationship = [c for c in model.structure.components if c.kind == "relationship"]
-        if relationship:  # each record's individual (codes into model.individuals)
-            labels = pd.Index(model.individuals)[relationship[0].codes]
+        if relationship:  # each record's individual (the component's level)
+            labels = pd.Index(np.asarray(relationship[0].levels)[relationship[0].codes])
     dropped = getattr(model.data, "missing_row_idx", None)
     return (None if labels is None else pd.Index(labels)), (list(dropped) if dropped else [])
 

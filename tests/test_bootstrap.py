@@ -19,6 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse, stats
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
+import statsmodels_kinship._spectral as _spectral
 import statsmodels_kinship.bootstrap as bootstrap_module
 from statsmodels_kinship import KinshipMixedLM
 from statsmodels_kinship.bootstrap import (
@@ -150,14 +151,14 @@ class TestReplicatesAreFits:
         assert_replicates_are_fits(res, b, X, seed["K"], range(4), reml=False)
 
     def test_fallback_to_the_models_search(self, small, monkeypatch):
-        """Replicates the batched search does not settle go through the model's own search
-        and come out the same."""
+        """Replicates whose batched Newton iterations do not end go through the search's
+        last resort (Brent's root finder on the score, one by one) and come out the same."""
         y, X, K, res = small
 
-        def refuse(self, e, lo, hi, x):
+        def refuse(derivs, rows, x, g, h, lo, hi, max_iter, rtol, n_evals):
             return x, np.zeros(len(x), dtype=bool)
 
-        monkeypatch.setattr(bootstrap_module._BatchRefit, "_newton", refuse)
+        monkeypatch.setattr(_spectral, "_newton", refuse)
         b = boot(res, 8, seed=12)
         assert_replicates_are_fits(res, b, X, K, range(8))
 
