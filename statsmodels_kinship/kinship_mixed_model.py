@@ -1818,6 +1818,20 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             smry.tables[i] = df
         return smry
 
+    def _summary_start(self, ratio_word):
+        """The summary's facts, the aliased columns (all, and the first three as shown) and
+        the score's cell."""
+        facts = self._summary_facts()
+        aliased = list(np.asarray(self.model.exog_names)[np.asarray(self.aliased)])
+        shown = ", ".join(aliased[:3]) + (", ..." if len(aliased) > 3 else "")
+        if self.fit_info.get("fixed_ratio"):
+            score = f"n/a ({ratio_word} fixed)"
+        elif facts["score"] is None:
+            score = "n/a (data removed)" if self.identified else "n/a (not identified)"
+        else:
+            score = f"{facts['score']:.2e}"
+        return facts, aliased, shown, score
+
     def _add_fixed_effects(self, smry, xname, alpha):
         """The table of the fixed effects; returns the interval columns' labels."""
         stat = "t" if self.use_t else "z"
@@ -1836,17 +1850,9 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         """:meth:`summary` of a fit with several variance components."""
         model = self.model
         alpha = check_alpha(alpha)
-        facts = self._summary_facts()
+        facts, aliased, shown, score = self._summary_start("ratios")
         na = "n/a"
         sizes = facts["sizes"]
-        aliased = list(np.asarray(model.exog_names)[np.asarray(self.aliased)])
-        shown = ", ".join(aliased[:3]) + (", ..." if len(aliased) > 3 else "")
-        if self.fit_info.get("fixed_ratio"):
-            score = "n/a (ratios fixed)"
-        elif facts["score"] is None:
-            score = "n/a (data removed)" if self.identified else "n/a (not identified)"
-        else:
-            score = f"{facts['score']:.2e}"
         at_zero = [n for n, g in zip(model.component_names, self.gamma) if g == 0]
         info = {
             "Model:": "KinshipMixedLM",
@@ -1964,17 +1970,9 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             return self._summary_components(yname, xname, title, alpha)
         model = self.model
         alpha = check_alpha(alpha)
-        facts = self._summary_facts()
+        facts, aliased, shown, score = self._summary_start("ratio")
         na = "n/a"
         sizes = facts["sizes"]
-        aliased = list(np.asarray(model.exog_names)[np.asarray(self.aliased)])
-        shown = ", ".join(aliased[:3]) + (", ..." if len(aliased) > 3 else "")
-        if self.fit_info.get("fixed_ratio"):
-            score = "n/a (ratio fixed)"
-        elif facts["score"] is None:
-            score = "n/a (data removed)" if self.identified else "n/a (not identified)"
-        else:
-            score = f"{facts['score']:.2e}"
         boundary = {"kinship": "s_k^2 = 0", "residual": "s_e^2 = 0"}.get(
             self.fit_info.get("boundary") if self.identified else None, "none")
         info = {
