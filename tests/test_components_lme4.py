@@ -10,9 +10,9 @@ best of three optimizers, then a tight bobyqa):
 * ``tests/results/lme4_bluetit.json`` (``lme4_bluetit.R``): the blue tit cross-fostering data
   (``KINSHIP_REAL_DATA``), additive (``animal``) + fosternest, + dam (not identified), +
   hatch day (a boundary fit), and fits at fixed theta;
-* ``tests/results/lme4_dairy.json`` (``lme4_dairy.R``): simulated repeated lactation records
-  (``lme4_dairy_records.csv``, ``lme4_dairy_pedigree.csv``), additive + permanent
-  environment + herd.
+* the dairy reference (``lme4_dairy.R``: repeated records, additive + permanent environment
+  + crossed herd) is tested in ``tests/test_sparse_mme.py``, whose engine fits it; the
+  comparison helpers below serve both files.
 
 In lme4's conventions ``theta_j`` is the relative standard deviation of term ``j``:
 ``s_j^2 = sigma^2 theta_j^2``, so a fit at lme4's theta is ``fit(kinship_ratio=theta**2)``.
@@ -34,16 +34,11 @@ from scipy import stats
 from statsmodels_kinship import KinshipMixedLM
 from statsmodels_kinship.exceptions import IdentifiabilityWarning
 from statsmodels_kinship.inference import variance_component_test
-from statsmodels_kinship.kinship import (
-    SparseKinship,
-    inverse_relationship_matrix,
-    kinship_from_pedigree,
-)
+from statsmodels_kinship.kinship import kinship_from_pedigree
 
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 SEED_HH = json.loads((RESULTS_DIR / "lme4_seed_household.json").read_text())
 BLUETIT = json.loads((RESULTS_DIR / "lme4_bluetit.json").read_text())
-DAIRY_FILE = RESULTS_DIR / "lme4_dairy.json"
 METHODS = ["REML", "ML"]
 
 
@@ -321,66 +316,5 @@ def test_bluetit_at_theta(bluetit, which):
     check_at_theta(model, ref)
 
 
-# -------------------------------------------------------------------------------------------
-# Dairy: repeated records, additive + permanent environment + herd
-# -------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def dairy():
-    if not DAIRY_FILE.is_file():
-        pytest.skip(f"{DAIRY_FILE.name} is missing: run tests/results/lme4_dairy.py, then "
-                    "Rscript tests/results/lme4_dairy.R, to make it")
-    ref = json.loads(DAIRY_FILE.read_text())
-    ped = pd.read_csv(RESULTS_DIR / "lme4_dairy_pedigree.csv", dtype=str)
-    records = pd.read_csv(RESULTS_DIR / "lme4_dairy_records.csv",
-                          dtype={"id": str, "herd": str})
-    records = records.rename(columns={"yield": "milk"})  # `yield` is a Python keyword
-    # the additive relationship by its sparse inverse over the whole pedigree: the engine's
-    # mixed-model-equations path (the dense path would factor one 3,400-record block per
-    # evaluation: minutes; it is tested against this one on smaller data in test_sparse_mme)
-    a_inv = inverse_relationship_matrix(ped, family=None, individual="animal", father="sire",
-                                        mother="dam", sex=None)
-    model = KinshipMixedLM.from_formula(
-        "milk ~ C(lactation)", records, kinship={"additive": a_inv},
-        vc_formula={"permanent": "0 + C(id)", "herd": "0 + C(herd)"}, individual="id")
-    return {"ref": ref, "records": records, "model": model, "ped": ped}
-
-
-DAIRY_NAMES = ["additive", "permanent", "herd", "residual"]
-DAIRY_LABELS = {"permanent": lambda level: f"C(id)[{level}]",
-                "herd": lambda level: f"C(herd)[{level}]"}
-
-
-def test_dairy_model(dairy):
-    model, records, ref = dairy["model"], dairy["records"], dairy["ref"]
-    assert model.component_names == ref["dairy"]["REML"]["terms"] == DAIRY_NAMES[:-1]
-    assert model.nobs == len(records) == ref["data"]["nobs"]
-    assert list(model.individuals) == list(pd.unique(records["id"]))
-    levels = {c.name: c.n_levels for c in model.structure.components}
-    # the additive effects are those of every animal of the pedigree (the cows' ancestors too)
-    assert levels == {"additive": len(dairy["ped"]), "permanent": ref["data"]["n_cows"],
-                      "herd": ref["data"]["n_herds"]}
-    # a cow's records are one individual: the additive and permanent effects repeat on them
-    assert model.structure.n == len(records)
-
-
-@pytest.mark.parametrize("fit_name, method", [("dairy", "REML"), ("dairy", "ML"),
-                                              ("at_theta", 0)])
-def test_dairy_at_theta(dairy, fit_name, method):
-    """At lme4's theta (its REML and ML estimates, and a fixed theta) everything equals
-    lme4's to rounding: criterion, variances, fixed effects and their standard errors."""
-    check_at_theta(dairy["model"], dairy["ref"][fit_name][method])
-
-
-@pytest.mark.parametrize("method", ["REML", "ML"])
-def test_dairy_optimum(dairy, method):
-    """The fit finds lme4's optimum (or better) and equals lme4's fit there, to the precision
-    of the optimizers on this flat criterion (variance components to about 1e-6)."""
-    ref = dairy["ref"]["dairy"][method]
-    reml = method == "REML"
-    res = dairy["model"].fit(reml=reml)
-    assert res.converged and res.fit_info["boundary"] == []
-    assert_allclose(-2 * res.llf, ref["criterion"], rtol=1e-9)  # REMLcrit(fit) / deviance(fit)
-    assert -2 * res.llf <= ref["criterion"] + 1e-8
-    check_against_lme4(res, ref, DAIRY_NAMES, rtol=3e-6)
-    assert_allclose(res.variance_shares["share"].sum(), 1.0, rtol=1e-14)
+# The dairy data (repeated records, additive + permanent environment + herd, crossed herds)
+# against lme4: tests/test_sparse_mme.py (its fits go through the mixed-model equations).

@@ -29,6 +29,8 @@ from statsmodels_kinship.inference import (
 )
 from statsmodels_kinship.kinship import kinship_from_pedigree
 
+from oracles import reml_oracle
+
 RESULTS = pathlib.Path(__file__).parent / "results"
 LMERTEST = json.loads((RESULTS / "lmertest_components.json").read_text())
 HOUSEHOLDS = json.loads((RESULTS / "lme4_seed_household.json").read_text())["data"]["household"]
@@ -75,17 +77,6 @@ def maximise(neg, x0):
         best = optimize.minimize(neg, x0, method="Nelder-Mead",
                                  options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000})
     return -best.fun
-
-
-def reml_dense(y, X, V):
-    """Restricted log-likelihood, lme4's convention (-1/2 the REML criterion)."""
-    n, p = X.shape
-    Vi = np.linalg.inv(V)
-    A = X.T @ Vi @ X
-    b = np.linalg.solve(A, X.T @ Vi @ y)
-    r = y - X @ b
-    return -0.5 * ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(V)[1]
-                   + np.linalg.slogdet(A)[1] + r @ Vi @ r)
 
 
 # -- Satterthwaite against lmerTest -------------------------------------------------------------
@@ -214,14 +205,14 @@ def test_profile_end_points_by_direct_maximisation():
     n = len(y)
     m = np.array([np.mean(np.diag(w)) for w in W])
     target = res.llf - Q95 / 2
-    assert_allclose(reml_dense(y, X, sum(v * w for v, w in zip(res.vcomp, W + [np.eye(n)]))),
+    assert_allclose(reml_oracle(y, X, sum(v * w for v, w in zip(res.vcomp, W + [np.eye(n)]))),
                     res.llf, rtol=1e-10)
 
     def profile(variances_of, x0):
         """max over log of the free variances of the dense restricted likelihood."""
         def neg(x):
             v = variances_of(np.exp(x))
-            return -reml_dense(y, X, v[0] * W[0] + v[1] * W[1] + v[2] * np.eye(n))
+            return -reml_oracle(y, X, v[0] * W[0] + v[1] * W[1] + v[2] * np.eye(n))
         return maximise(neg, np.log(x0))
 
     v_hat = res.vcomp.to_numpy()
@@ -269,7 +260,7 @@ def test_profile_interval_of_a_component_at_zero():
 
     def neg(x):
         s_k2, s_e2 = np.exp(x)
-        return -reml_dense(y, X, s_k2 * W[0] + c * W[1] + s_e2 * np.eye(n))
+        return -reml_oracle(y, X, s_k2 * W[0] + c * W[1] + s_e2 * np.eye(n))
 
     top = maximise(neg, np.log(res.vcomp.to_numpy()[[0, 2]]))
     assert_allclose(2 * (res.llf - top), Q95, atol=1e-6)

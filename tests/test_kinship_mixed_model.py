@@ -20,6 +20,8 @@ from statsmodels.tools.sm_exceptions import CollinearityWarning, MissingDataErro
 from statsmodels_kinship import KinshipMixedLM
 from statsmodels_kinship._spectral import KinshipDecomposition, ProfiledLikelihood
 
+from oracles import reml_oracle
+
 
 def nuclear_family_kinship(n_families, n_children=2):
     """Kinship coefficients of n_families of two unrelated parents and their children."""
@@ -42,17 +44,6 @@ def simulate(n_families=40, s_k2=1.5, s_e2=0.8, beta=(1.0, 0.5, -0.3), seed=0):
     df["y"] = y
     df["family"] = np.repeat(np.arange(n_families), 4)
     return y, X, K, df
-
-
-def reml_oracle(y, X, V):
-    """Restricted log-likelihood written directly from its definition (lme4 convention)."""
-    n, p = X.shape
-    Vi = np.linalg.inv(V)
-    A = X.T @ Vi @ X
-    b = np.linalg.solve(A, X.T @ Vi @ y)
-    r = y - X @ b
-    return -0.5 * ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(V)[1]
-                   + np.linalg.slogdet(A)[1] + r @ Vi @ r)
 
 
 @pytest.fixture(scope="module")
