@@ -6,7 +6,8 @@ record) into the :class:`~statsmodels_kinship._engine.Component` list of the eng
 labelled matrices by ID and checking everything a user can get wrong, with messages that name
 the component and the offending values. :func:`engine_class` chooses the engine: the sparse
 mixed-model equations when a relationship is given by its inverse
-(:class:`~statsmodels_kinship.kinship.InverseRelationship`), else dense blocks.
+(:class:`~statsmodels_kinship.kinship.InverseRelationship`), the eigendecomposition of K with
+Woodbury's identity for one large relationship block plus grouping factors, else dense blocks.
 """
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from ._engine import (
     CovarianceStructure,
     InverseComponent,
     SparseMMELikelihood,
+    SpectralWoodburyLikelihood,
 )
 from ._spectral import KinshipDecomposition
 from ._validation import _show, check_kinship, id_hint, is_labelled, match_kinship
@@ -257,14 +259,43 @@ def _inverse_component(name, inverse, ids, codes):
                             diagonal=diagonal)
 
 
+#: Largest independent block (records) above which one relationship matrix plus grouping
+#: factors is fitted by eigendecomposition and Woodbury's identity
+#: (:class:`~statsmodels_kinship._engine.SpectralWoodburyLikelihood`) rather than dense blocks.
+SPECTRAL_BLOCK_MIN = 1000
+
+
 def engine_class(components):
     """The likelihood engine for ``components``: the sparse mixed-model equations
     (:class:`~statsmodels_kinship._engine.SparseMMELikelihood`) when a relationship is given
-    by its inverse, else the dense blocks of
-    (:class:`~statsmodels_kinship._engine.BlockLikelihood`)."""
+    by its inverse; the eigendecomposition of K with Woodbury's identity
+    (:class:`~statsmodels_kinship._engine.SpectralWoodburyLikelihood`) for one relationship
+    matrix with one record per individual plus grouping factors of at most ``n / 2`` levels
+    in all, when the dense blocks would have more than :data:`SPECTRAL_BLOCK_MIN` records;
+    else the dense blocks (:class:`~statsmodels_kinship._engine.BlockLikelihood`)."""
     if any(isinstance(c, InverseComponent) for c in components):
         return SparseMMELikelihood
+    if _spectral_woodbury_fits(components):
+        return SpectralWoodburyLikelihood
     return BlockLikelihood
+
+
+def _spectral_woodbury_fits(components):
+    """True when :class:`~statsmodels_kinship._engine.SpectralWoodburyLikelihood` applies
+    and pays: see :func:`engine_class`."""
+    rel = [c for c in components if c.kind == "relationship"]
+    if len(rel) != 1 or len(components) < 2 or any(
+            c.kind != "group" for c in components if c is not rel[0]):
+        return False
+    n = len(rel[0].codes)
+    if len(np.unique(rel[0].codes)) != n:
+        return False
+    q = sum(c.n_levels if c.design is None else c.design.shape[1]
+            for c in components if c is not rel[0])
+    if q > n / 2:
+        return False
+    sizes = CovarianceStructure(n, components, dense=False).block_sizes
+    return int(sizes.max()) > SPECTRAL_BLOCK_MIN
 
 
 def _check_separable(comps, n):
