@@ -308,7 +308,42 @@ def variance_shares(vcomp, cov, scales):
     return shares, se
 
 
-class BlockLikelihood:
+class _Likelihood:
+    """What every evaluation strategy of the engine shares: its data and their replacement.
+    A subclass sets ``structure``, ``n``, ``p``, ``m`` and implements ``_set_data(exog,
+    endog)`` (which must reset ``_last``, the memo of the last solution)."""
+
+    def with_endog(self, endog):
+        """The same likelihood for another response (the covariance and its set-up shared)."""
+        return self.with_exog(self._exog, endog)
+
+    def with_exog(self, exog, endog=None):
+        """The same covariance structure (its matrices shared, not built again) with another
+        design (and response): e.g. the null model's design plus one SNP."""
+        exog = np.asarray(exog, dtype=float)
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.n, other.p = exog.shape
+        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
+        return other
+
+    @property
+    def exog(self):
+        """The design (full column rank)."""
+        return self._exog
+
+    @property
+    def endog(self):
+        """The response (as given: the model's is centred on its design)."""
+        return self._endog
+
+    @property
+    def scales(self):
+        """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
+        return self.structure.mean_diagonals
+
+
+class BlockLikelihood(_Likelihood):
     """(Restricted) log-likelihood profiled over ``b`` and ``s_e^2``, as a function of the
     variance ratios ``gamma_j = s_j^2 / s_e^2``.
 
@@ -350,41 +385,9 @@ class BlockLikelihood:
         self._z = [np.concatenate([exog[idx], endog[idx][..., None]], axis=-1)
                    for idx, _ in self._blocks]
 
-    def with_endog(self, endog):
-        """The same likelihood for another response (the covariance blocks are shared)."""
-        other = object.__new__(BlockLikelihood)
-        other.__dict__.update(self.__dict__)
-        other._set_data(self._exog, np.asarray(endog, dtype=float))
-        return other
-
-    def with_exog(self, exog, endog=None):
-        """The same covariance structure (its blocks shared, not built again) with another
-        design (and response): e.g. the null model's design plus one SNP."""
-        exog = np.asarray(exog, dtype=float)
-        other = object.__new__(BlockLikelihood)
-        other.__dict__.update(self.__dict__)
-        other.n, other.p = exog.shape
-        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
-        return other
-
     def whitener(self, gamma):
         """:class:`Whitener` of ``H(gamma)``: ``L^-1`` per block and ``log det H``."""
         return Whitener(self, gamma)
-
-    @property
-    def exog(self):
-        """The design (full column rank)."""
-        return self._exog
-
-    @property
-    def endog(self):
-        """The response (as given: the model's is centred on its design)."""
-        return self._endog
-
-    @property
-    def scales(self):
-        """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
-        return self.structure.mean_diagonals
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -900,7 +903,7 @@ class _MMEPattern:
         return sparse.csc_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
 
 
-class SparseMMELikelihood:
+class SparseMMELikelihood(_Likelihood):
     """The likelihood of :class:`BlockLikelihood` from Henderson's mixed-model equations,
     factored as sparse matrices: for records that form large connected blocks (a herd and its
     pedigree), where the dense blocks of ``H`` cost ``O(n^3)`` per evaluation.
@@ -992,35 +995,6 @@ class SparseMMELikelihood:
         state = self.__dict__.copy()
         state["_last"] = None  # holds a SuperLU object, which does not pickle
         return state
-
-    def with_endog(self, endog):
-        """The same likelihood for another response (design, pattern and ordering shared)."""
-        return self.with_exog(self._exog, endog)
-
-    def with_exog(self, exog, endog=None):
-        """The same covariance structure (its matrices and orderings shared) with another
-        design (and response)."""
-        exog = np.asarray(exog, dtype=float)
-        other = object.__new__(SparseMMELikelihood)
-        other.__dict__.update(self.__dict__)
-        other.n, other.p = exog.shape
-        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
-        return other
-
-    @property
-    def exog(self):
-        """The design (full column rank)."""
-        return self._exog
-
-    @property
-    def endog(self):
-        """The response (as given: the model's is centred on its design)."""
-        return self._endog
-
-    @property
-    def scales(self):
-        """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
-        return self.structure.mean_diagonals
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -1404,20 +1378,6 @@ class SpectralWoodburyLikelihood(BlockLikelihood):
         self._endog = endog
         self._last = None
         self._wt = self._dec.rotate(np.column_stack([exog, endog]))  # U'[X y]
-
-    def with_endog(self, endog):
-        """The same likelihood for another response (the decomposition is shared)."""
-        return self.with_exog(self._exog, endog)
-
-    def with_exog(self, exog, endog=None):
-        """The same covariance structure (the decomposition and ``U'Z`` shared) with another
-        design (and response)."""
-        exog = np.asarray(exog, dtype=float)
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        other.n, other.p = exog.shape
-        other._set_data(exog, self._endog if endog is None else np.asarray(endog, float))
-        return other
 
     def whitener(self, gamma):
         """:class:`SpectralWhitener` of ``H(gamma)``."""

@@ -44,7 +44,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, sparse, stats
+from scipy import sparse, stats
 
 from ._spectral import (LOG_2PI, RatioCriterion, delta_scale, group_eigenvalues,
                         maximize_ratio, serial_blas)
