@@ -277,6 +277,12 @@ class KinshipMixedLM(base.LikelihoodModel):
         # internal (_fit_zeros): the decomposition of this very kinship, reused
         decomposition = kwargs.pop("_decomposition", None)
         row_labels = kwargs.pop("_row_labels", None)  # from_formula: the data's index
+        if "groups" in kwargs or "re_formula" in kwargs:
+            raise TypeError(
+                "KinshipMixedLM has no groups= or re_formula= (statsmodels MixedLM's "
+                "arguments): give a grouping component as exog_vc={'household': labels} "
+                "(from_formula: vc_formula={'household': '0 + C(household)'}), and repeated "
+                "records of individuals as individual=ids")
         relmats = kinship_dict(kinship)
         exog_vc = dict(exog_vc or {})
         if not relmats and not exog_vc:

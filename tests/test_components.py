@@ -725,3 +725,11 @@ def test_grouping_labels_name_the_levels(fam):
     assert_allclose(res.llf, ref.llf, rtol=1e-12)
     assert_allclose(blups, ref.random_effects_by_component["household"]
                     [[f"C(household)[{h}]" for h in blups.index]], rtol=1e-8)
+
+
+def test_mixedlm_groups_argument_points_to_exog_vc():
+    """A user coming from MixedLM tries groups=: the error says what to use instead."""
+    y = np.arange(12.0) % 5
+    kin = np.kron(np.eye(4), np.full((3, 3), 0.25)) + 0.25 * np.eye(12)
+    with pytest.raises(TypeError, match=r"exog_vc=\{'household': labels\}"):
+        KinshipMixedLM(y, np.ones((12, 1)), kinship=kin, groups=np.arange(12) // 3)
