@@ -434,16 +434,16 @@ class BlockLikelihood(_Likelihood):
             pyb = hz @ zb  # (nb, s)
             py[idx] = pyb
             hx = hz[..., :p]
-            for j in range(m):
-                t[j] += np.einsum("bst,bst->", hinv, w[j])
-                u = np.einsum("bst,bt->bs", w[j], pyb)
-                u_all[j, idx] = u
-                q[j] += np.sum(u * pyb)
-                whx = w[j] @ hx
-                r_mats[j] += np.einsum("bsi,bsj->ij", hx, whx)
-                hub = np.einsum("bst,bt->bs", hinv, u)
-                hu[j, idx] = hub
-                xhu[j] += np.einsum("bsi,bs->i", self._z_x(idx), hub)
+            # every component at once: w is (m, nb, s, s)
+            t += np.einsum("mbst,bst->m", w, hinv)
+            u = (w @ pyb[None, :, :, None])[..., 0]  # W_j Py, (m, nb, s)
+            u_all[:, idx] = u
+            q += np.einsum("mbs,bs->m", u, pyb)
+            whx = w @ hx[None]  # (m, nb, s, p)
+            r_mats += np.einsum("bsi,mbsj->mij", hx, whx)
+            hub = (hinv[None] @ u[..., None])[..., 0]  # H^-1 u_j
+            hu[:, idx] = hub
+            xhu += np.einsum("bsi,mbs->mi", self._z_x(idx), hub)
         sol.update(py=py, trace=t, quad=q, r_mats=r_mats, u=u_all, hu=hu, xhu=xhu,
                    parts=parts)
         return sol
@@ -489,15 +489,17 @@ class BlockLikelihood(_Likelihood):
         xbbx = np.zeros((k, k, p, p))  # X'H^-1 W_i H^-1 W_j H^-1 X
         xbx = np.zeros((k, p, p))  # X'H^-1 W_i H^-1 X
         for (idx, w), (hinv, hz) in zip(self._blocks, sol["parts"]):
+            nb, s = idx.shape
             hx = hz[..., :p]
-            b = [hinv @ w[j] for j in range(m)] + [hinv]  # H^-1 W_i
-            vhx = [w[j] @ hx for j in range(m)] + [hx]  # W_i H^-1 X
-            bhx = [bi @ hx for bi in b]  # H^-1 W_i H^-1 X
-            for i in range(k):
-                xbx[i] += np.einsum("bsi,bsj->ij", hx, vhx[i])
-                for j in range(i + 1):
-                    tr_bb[i, j] += np.einsum("bst,bts->", b[i], b[j])
-                    xbbx[i, j] += np.einsum("bsi,bsj->ij", vhx[i], bhx[j])
+            # every component and the residual (W = I) at once, as BLAS products
+            b = np.concatenate([hinv[None] @ w, hinv[None]])  # H^-1 W_i, (k, nb, s, s)
+            vhx = np.concatenate([w @ hx[None], hx[None]])  # W_i H^-1 X, (k, nb, s, p)
+            bhx = b @ hx[None]  # H^-1 W_i H^-1 X
+            flat = b.reshape(k, -1)
+            tr_bb += flat @ b.transpose(0, 1, 3, 2).reshape(k, -1).T
+            vhx_r, bhx_r = vhx.reshape(k, nb * s, p), bhx.reshape(k, nb * s, p)
+            xbx += np.tensordot(hx.reshape(nb * s, p), vhx_r, axes=([0], [1])).transpose(1, 0, 2)
+            xbbx += np.tensordot(vhx_r, bhx_r, axes=([1], [1])).transpose(0, 2, 1, 3)
         traces = np.empty((k, k))
         for i in range(k):
             for j in range(i + 1):
