@@ -481,7 +481,16 @@ class BlockLikelihood(_Likelihood):
     def _projected_traces(self, sol, reml):
         """``tr(P W_i P W_j)`` for the components and the residual (``W = I``), with ``P``
         the REML projection of ``H`` (REML) or ``H^-1`` (ML); and ``u_i' P u_j`` for
-        ``u_i = W_i Py``. Costs about ``m`` products of the blocks (``m s^3`` each)."""
+        ``u_i = W_i Py``. Costs about ``m`` products of the blocks (``m s^3`` each); the
+        last result is kept (the Newton step's Hessian at the maximum is the information's)."""
+        memo = getattr(self, "_traces_memo", None)
+        if memo is not None and memo[0] is sol["parts"] and memo[1] == reml:
+            return memo[2]
+        out = self._projected_traces_of(sol, reml)
+        self._traces_memo = (sol["parts"], reml, out)
+        return out
+
+    def _projected_traces_of(self, sol, reml):
         p, m = self.p, self.m
         a_inv = chol_inverse(sol["chol_A"])
         k = m + 1
