@@ -1838,6 +1838,19 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             score = f"{facts['score']:.2e}"
         return facts, aliased, shown, score
 
+    def _summary_fit_rows(self, aliased, shown):
+        """The summary's rows on the design and the fit, the same for every model."""
+        return {
+            "Rank of exog:": f"{self.model.rank} of {self.k_fe}",
+            "Aliased columns:": f"{len(aliased)}" + (f" ({shown})" if aliased else ""),
+            "Log-Likelihood:": f"{self.llf:.4f}",
+            "AIC:": f"{self.aic:.4f}",
+            "BIC:": f"{self.bic:.4f}",
+            "Scale (s_e^2):": f"{self.scale:.4f}",
+            "Converged:": ("Yes" if self.converged else "No") + (
+                "" if self.identified else " (variance components not identified)"),
+        }
+
     def _add_fixed_effects(self, smry, xname, alpha):
         """The table of the fixed effects; returns the interval columns' labels."""
         stat = "t" if self.use_t else "z"
@@ -1870,14 +1883,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             "Independent blocks:": f"{model.n_blocks}",
             "Block size (min-max):": (f"{sizes[0]}-{sizes[1]}" if sizes
                                       else "n/a (data removed)"),
-            "Rank of exog:": f"{model.rank} of {self.k_fe}",
-            "Aliased columns:": f"{len(aliased)}" + (f" ({shown})" if aliased else ""),
-            "Log-Likelihood:": f"{self.llf:.4f}",
-            "AIC:": f"{self.aic:.4f}",
-            "BIC:": f"{self.bic:.4f}",
-            "Scale (s_e^2):": f"{self.scale:.4f}",
-            "Converged:": ("Yes" if self.converged else "No") + (
-                "" if self.identified else " (variance components not identified)"),
+            **self._summary_fit_rows(aliased, shown),
             "Iterations:": f"{self.fit_info.get('n_iter', 0)}",
             "Max |score| (ratios):": score,
             "Boundary:": ", ".join(f"{n} = 0" for n in at_zero) or "none",
@@ -1989,14 +1995,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             "Kinship blocks:": f"{model.n_blocks}",
             "Family size (min-max):": (f"{sizes[0]}-{sizes[1]}" if sizes
                                        else "n/a (data removed)"),
-            "Rank of exog:": f"{model.rank} of {self.k_fe}",
-            "Aliased columns:": f"{len(aliased)}" + (f" ({shown})" if aliased else ""),
-            "Log-Likelihood:": f"{self.llf:.4f}",
-            "AIC:": f"{self.aic:.4f}",
-            "BIC:": f"{self.bic:.4f}",
-            "Scale (s_e^2):": f"{self.scale:.4f}",
-            "Converged:": ("Yes" if self.converged else "No") + (
-                "" if self.identified else " (variance components not identified)"),
+            **self._summary_fit_rows(aliased, shown),
             "Likelihood evaluations:": f"{self.fit_info.get('n_evals', 0)}",
             "Score d llf/d delta:": score,
             "Boundary:": boundary,
