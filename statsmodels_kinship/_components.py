@@ -92,11 +92,8 @@ def _check_psd(name, matrix):
     each independent block plus the tolerance of the decomposition must exist (blocks of one
     size in one batched call)."""
     n = matrix.shape[0]
-    structure = CovarianceStructure(n, [Component(name, "relationship", codes=np.arange(n),
-                                                  matrix=matrix)])
-    comp = structure.components[0]
-    for idx in structure.block_index:
-        blocks = comp.weights(idx)
+    comp = Component(name, "relationship", codes=np.arange(n), matrix=matrix)
+    for idx, blocks in comp.level_blocks():
         size = idx.shape[1]
         scale = np.abs(np.diagonal(blocks, axis1=1, axis2=2)).max(axis=1)
         tol = KinshipDecomposition.psd_tolerance(np.finfo(float).eps, size) * np.where(

@@ -120,10 +120,23 @@ class Component:
         return np.bincount(self.codes, weights=values, minlength=self.n_levels)
 
     def expand(self, effects):
-        """``Z effects``: each record's effect."""
-        if self.design is not None:
-            return np.asarray(self.design @ effects)
-        return effects[self.codes]
+        """``Z effects``: each record's effect; ``effects`` of shape (q,) or (b, q) (a batch
+        of effect vectors, one per row: the same arithmetic whatever b)."""
+        effects = np.asarray(effects)
+        if self.design is None:
+            return effects[..., self.codes]
+        if sparse.issparse(self.design):
+            return np.asarray(self.design @ effects.T).T
+        return np.matmul(self.design, effects[..., None])[..., 0]
+
+    def level_blocks(self):
+        """The independent blocks of a relationship matrix over its own levels, grouped by
+        size: a list of ``(levels, K_blocks)``, ``levels`` of shape (nb, s) (ascending within
+        a block) and ``K_blocks`` (nb, s, s)."""
+        q = self.matrix.shape[0]
+        own = Component(self.name, "relationship", codes=np.arange(q), matrix=self.matrix)
+        structure = CovarianceStructure(q, [own])
+        return [(idx, own.weights(idx)) for idx in structure.block_index]
 
     def blup(self, gamma, py):
         """BLUP of the component's effects, ``gamma K Z' H^-1 (y - X b)`` (``py``)."""
@@ -443,19 +456,16 @@ class BlockLikelihood(_Likelihood):
             r_mats += np.einsum("bsi,mbsj->mij", hx, whx)
             hub = (hinv[None] @ u[..., None])[..., 0]  # H^-1 u_j
             hu[:, idx] = hub
-            xhu += np.einsum("bsi,mbs->mi", self._z_x(idx), hub)
+            xhu += np.einsum("bsi,mbs->mi", self._exog[idx], hub)
         sol.update(py=py, trace=t, quad=q, r_mats=r_mats, u=u_all, hu=hu, xhu=xhu,
                    parts=parts)
         return sol
-
-    def _z_x(self, idx):
-        return self._exog[idx]
 
     def loglike(self, gamma, reml=True):
         """Profiled (restricted) log-likelihood at ``gamma``."""
         return profiled_loglike(self.solve(gamma), self.n, self.p, reml)
 
-    def _derivatives(self, sol, reml):
+    def derivatives(self, sol, reml):
         """Score and average information of the profiled log-likelihood in ``gamma``."""
         p = self.p
         dof = self.n - p if reml else self.n
@@ -470,13 +480,13 @@ class BlockLikelihood(_Likelihood):
 
     def score(self, gamma, reml=True):
         """Gradient of the profiled (restricted) log-likelihood in ``gamma``."""
-        return self._derivatives(self.solve(gamma, level=1), reml)[0]
+        return self.derivatives(self.solve(gamma, level=1), reml)[0]
 
     def loglike_and_score(self, gamma, reml=True):
         """The profiled (restricted) log-likelihood at ``gamma`` and its gradient, from one
         factorization."""
         sol = self.solve(gamma, level=1)
-        return profiled_loglike(sol, self.n, self.p, reml), self._derivatives(sol, reml)[0]
+        return profiled_loglike(sol, self.n, self.p, reml), self.derivatives(sol, reml)[0]
 
     def _projected_traces(self, sol, reml):
         """``tr(P W_i P W_j)`` for the components and the residual (``W = I``), with ``P``
@@ -602,7 +612,7 @@ class BlockLikelihood(_Likelihood):
         converged, message, decrement = False, "", np.inf
         n_iter = 0
         for n_iter in range(1, _MAX_ITER + 1):
-            grad, ai = self._derivatives(sol, reml)
+            grad, ai = self.derivatives(sol, reml)
             free = ~fixed & ((gamma > 0) | (grad > 0))
             if not free.any():
                 converged, decrement = True, 0.0
@@ -1115,7 +1125,7 @@ class SparseMMELikelihood(_Likelihood):
         upu = u.T @ hu - xhu.T @ xhu
         return 0.5 * (upu + upu.T)
 
-    def _derivatives(self, sol, reml):
+    def derivatives(self, sol, reml):
         """Score (central differences, :meth:`score`) and average information (exact: ``AI_ij
         = dof/(2 RSS) (u_i'P u_j - q_i q_j / RSS)``, as :class:`BlockLikelihood`) of the
         profiled log-likelihood in ``gamma``, at a solution of level 1."""
@@ -1335,7 +1345,7 @@ class SpectralWoodburyLikelihood(BlockLikelihood):
 
     (``M`` is the symmetric form of ``G^-1 + Z~'D^-1 Z~``: ``log det G + log det(G^-1 +
     Z~'D^-1 Z~) = log det M``). Everything else -- the GLS solution, the criterion, the
-    score and average information (:meth:`BlockLikelihood._derivatives`), the exact Hessian
+    score and average information (:meth:`BlockLikelihood.derivatives`), the exact Hessian
     and observed information (from :meth:`_projected_traces`, analytic), the maximisation
     and the BLUPs -- is :class:`BlockLikelihood`'s, on the rotated data.
     """

@@ -59,8 +59,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, sparse, stats
-from scipy.sparse import csgraph
+from scipy import linalg, stats
 from statsmodels.iolib import summary2
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
@@ -598,29 +597,14 @@ def _engine_of(model):
                                model.endog - exog @ model._endog_offset)
 
 
-def _relationship_factor(matrix):
-    """Factors of the connected blocks of a relationship matrix, grouped by block size: a
-    list of ``(levels, F)`` with ``levels`` of shape (nb, s) and ``F`` (nb, s, s), ``F F'``
-    the matrix on each block's levels. A Cholesky factor where the block is positive
-    definite, else ``V diag(sqrt(max(w, 0)))`` from its eigendecomposition ``V diag(w) V'``
-    (a positive semidefinite singular block: twins, a genomic matrix); exact either way."""
-    if sparse.issparse(matrix):
-        matrix = sparse.csr_matrix(matrix)
-        _, labels = csgraph.connected_components(matrix != 0, directed=False)
-    else:
-        matrix = np.asarray(matrix, dtype=float)
-        _, labels = csgraph.connected_components(sparse.csr_matrix(matrix != 0),
-                                                 directed=False)
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
+def _relationship_factor(component):
+    """Factors ``F`` (``F F' = K`` on each block) of the independent blocks of a
+    relationship component (:meth:`Component.level_blocks`), as ``(levels, F)``: a Cholesky
+    factor where the block is positive definite, else ``V diag(sqrt(max(w, 0)))`` from its
+    eigendecomposition ``V diag(w) V'`` (a positive semidefinite singular block: twins, a
+    genomic matrix); exact either way."""
     out = []
-    for size in np.unique(counts):
-        levels = order[starts[counts == size][:, None] + np.arange(size)[None, :]]
-        if sparse.issparse(matrix):
-            blocks = np.stack([matrix[lv][:, lv].toarray() for lv in levels])
-        else:
-            blocks = matrix[levels[:, :, None], levels[:, None, :]]
+    for levels, blocks in component.level_blocks():
         try:
             factors = np.linalg.cholesky(blocks)
         except np.linalg.LinAlgError:  # some block singular: one at a time
@@ -633,15 +617,6 @@ def _relationship_factor(matrix):
                     factors[b] = v * np.sqrt(np.clip(w, 0.0, None))
         out.append((levels, factors))
     return out
-
-
-def _effects_per_record(component, effects):
-    """``Z effects`` for a batch of effect vectors (rows): shape (b, n)."""
-    if component.design is None:
-        return effects[:, component.codes]
-    if sparse.issparse(component.design):
-        return np.asarray(component.design @ effects.T).T
-    return np.matmul(component.design, effects[..., None])[..., 0]  # per replicate
 
 
 class _ComponentSampler:
@@ -674,7 +649,7 @@ class _ComponentSampler:
         self.width = int(sum(self.sizes)) + self.n
         # a factor only for components that contribute (a null fit holds some at 0)
         # (a relationship given by its sparse inverse draws its effects itself)
-        self.factors = [_relationship_factor(c.matrix)
+        self.factors = [_relationship_factor(c)
                         if c.kind == "relationship" and sd > 0 and not hasattr(c, "draw")
                         else None for c, sd in zip(self.components, self.sd)]
 
@@ -696,7 +671,7 @@ class _ComponentSampler:
                     # arithmetic whatever the batch: replicates do not depend on it)
                     u[:, levels] = np.matmul(f, zc[:, levels][..., None])[..., 0]
                 zc = u
-            noise += sd * _effects_per_record(comp, zc)
+            noise += sd * comp.expand(zc)
         return noise
 
 

@@ -661,7 +661,7 @@ class _ComponentProfile:
     def point(self, gamma):
         """``llf_p``, its gradient in ``gamma``, RSS and ``Py' W_j Py`` at ``gamma``."""
         sol = self.engine.solve(gamma, level=1)
-        score = self.engine._derivatives(sol, self.reml)[0]
+        score = self.engine.derivatives(sol, self.reml)[0]
         llf = profiled_loglike(sol, self.engine.n, self.engine.p, self.reml)
         return llf, score, sol["rss"], sol["quad"]
 

@@ -29,6 +29,7 @@ from statsmodels_kinship.inference import (
     kinship_variance_test,
     variance_component_test,
 )
+from statsmodels_kinship._engine import Component
 from statsmodels_kinship.kinship import kinship_from_pedigree
 
 N_FAMILIES = 40
@@ -118,7 +119,8 @@ def test_relationship_factor_of_singular_and_sparse_matrices():
     for matrix in (K, K.toarray()):
         rebuilt = np.zeros(K.shape)
         sizes = []
-        for levels, f in _relationship_factor(matrix):
+        comp = Component("k", "relationship", codes=np.arange(K.shape[0]), matrix=matrix)
+        for levels, f in _relationship_factor(comp):
             sizes += [levels.shape[1]] * len(levels)
             for lv, fb in zip(levels, f):
                 rebuilt[np.ix_(lv, lv)] = fb @ fb.T

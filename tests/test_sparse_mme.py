@@ -137,8 +137,8 @@ def test_derivatives_equal_dense(small, small_fits, reml):
     for gamma, scale in [(res.gamma, res.scale), (np.array([0.5, 0.3, 0.2]), 7e5)]:
         assert_allclose(sparse_engine.score(gamma, reml), dense_engine.score(gamma, reml),
                         rtol=1e-5, atol=1e-8 * len(res.model.endog))
-        ai = sparse_engine._derivatives(sparse_engine.solve(gamma, level=1), reml)[1]
-        assert_allclose(ai, dense_engine._derivatives(dense_engine.solve(gamma, level=1),
+        ai = sparse_engine.derivatives(sparse_engine.solve(gamma, level=1), reml)[1]
+        assert_allclose(ai, dense_engine.derivatives(dense_engine.solve(gamma, level=1),
                                                       reml)[1], rtol=1e-9)
         ours = sparse_engine.information(gamma, scale, reml)
         theirs = dense_engine.information(gamma, scale, reml)

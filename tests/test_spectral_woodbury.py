@@ -57,8 +57,8 @@ def test_criterion_and_derivatives(engines, gamma, reml):
     for key in ("params", "rss", "chol_A", "logdet_a", "logdet_v", "py", "trace", "quad",
                 "r_mats", "u", "hu", "xhu"):
         assert_allclose(sol_s[key], sol_d[key], rtol=1e-9, atol=1e-9, err_msg=key)
-    grad_d, ai_d = dense._derivatives(sol_d, reml)
-    grad_s, ai_s = spectral._derivatives(sol_s, reml)
+    grad_d, ai_d = dense.derivatives(sol_d, reml)
+    grad_s, ai_s = spectral.derivatives(sol_s, reml)
     assert_allclose(grad_s, grad_d, rtol=1e-9, atol=1e-9)
     assert_allclose(ai_s, ai_d, rtol=1e-9, atol=1e-9)
     assert_allclose(spectral.hessian(sol_s, reml), dense.hessian(sol_d, reml), rtol=1e-9,
