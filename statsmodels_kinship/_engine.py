@@ -734,9 +734,9 @@ _SCORE_STEP = 1e-5
 _HESSIAN_STEP = 1e-3
 #: Convergence of :meth:`SparseMMELikelihood.maximize` (scipy's COBYQA): final trust-region
 #: radius in ``theta_j = sqrt(gamma_j scale_j)`` (lme4's relative standard deviations), and
-#: the largest number of evaluations. On the dairy data (tests/results/lme4_dairy.json) a
-#: radius of 1e-7 ends within 5e-7 (relative) of the maximum in every variance ratio, as
-#: close as the criterion's rounding allows (smaller radii cost evaluations, not error).
+#: the largest number of evaluations. On the dairy data the variance components then agree
+#: with lme4's to about 1e-6 relative (``python benchmarks/compare_lme4_components.py``),
+#: as close as the flat criterion's rounding allows (smaller radii cost evaluations).
 _MME_RADIUS = 1e-7
 _MME_MAX_EVALS = 2000
 #: Below this ``theta_j`` a component is compared with the boundary ``gamma_j = 0``.
@@ -1194,7 +1194,8 @@ class SparseMMELikelihood(_Likelihood):
         ``tr(P W_i P W_j) = -D_ij``, and by the homogeneity of ``log det V + log det
         X'V^-1X`` in the variances ``tr(P W_i P) = D_i + sum_l D_il gamma_l`` and ``tr(P P)
         = dof - 2 sum_j D_j gamma_j - sum_jl D_jl gamma_j gamma_l``, with ``D_i`` and
-        ``D_ij`` from central differences (step ``1e-3 gamma_j``; about 1e-6 relative).
+        ``D_ij`` from central differences (step ``1e-3 gamma_j``; equal to the dense
+        information to 1e-6 relative in tests/test_sparse_mme.py).
         Rows and columns of components at ``gamma_j = 0`` are NaN (the covariance of the
         estimates is taken over the others).
         """

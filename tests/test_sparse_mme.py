@@ -310,9 +310,7 @@ def test_dairy_fit(dairy, method):
     """``fit()`` from the grid (fewer than 120 evaluations): the criterion is lme4's to
     1e-12 (2 units in the last place) and never above it. The variance components agree to
     3e-6: the criterion is this flat there (at a relative distance of 1e-6 its change is
-    below its rounding, 1e-11), and lme4's optimum and ours are each within about 1e-6 of
-    the maximum (a Newton iteration on the score, from central differences with step 1e-5,
-    puts ours within 5e-7 and lme4's within 1.3e-6)."""
+    below its rounding), so both optimizers stop about 1e-6 from the maximum."""
     ref = dairy["ref"]["dairy"][method]
     res = dairy["model"].fit(reml=method == "REML")
     assert res.fit_info["n_evals"] < 120
