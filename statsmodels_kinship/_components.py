@@ -16,7 +16,6 @@ from scipy import linalg, sparse
 from ._engine import (
     BlockLikelihood,
     Component,
-    CovarianceStructure,
     InverseComponent,
     SparseMMELikelihood,
     SpectralWoodburyLikelihood,
@@ -196,7 +195,6 @@ def build_components(relmats, exog_vc, individual, labels, n):
             matrix = check_kinship(matrix, n_ind)
         except ValueError as err:
             raise ValueError(f"kinship {name!r}: {err}") from None
-        _check_psd(name, matrix)
         levels = np.asarray(ids) if ids is not None else np.arange(n_ind)
         comps.append(Component(name, "relationship", codes=codes, matrix=matrix,
                                levels=levels))
@@ -262,7 +260,15 @@ def _inverse_component(name, inverse, ids, codes):
 SPECTRAL_BLOCK_MIN = 1000
 
 
-def engine_class(components):
+def check_relationships(components):
+    """Raise when a relationship matrix is not positive semidefinite (naming it); for the
+    engines that do not decompose K themselves (the spectral one does, with the same check)."""
+    for comp in components:
+        if comp.kind == "relationship" and not isinstance(comp, InverseComponent):
+            _check_psd(comp.name, comp.matrix)
+
+
+def engine_class(components, structure):
     """The likelihood engine for ``components``: the sparse mixed-model equations
     (:class:`~statsmodels_kinship._engine.SparseMMELikelihood`) when a relationship is given
     by its inverse; the eigendecomposition of K with Woodbury's identity
@@ -272,12 +278,12 @@ def engine_class(components):
     else the dense blocks (:class:`~statsmodels_kinship._engine.BlockLikelihood`)."""
     if any(isinstance(c, InverseComponent) for c in components):
         return SparseMMELikelihood
-    if _spectral_woodbury_fits(components):
+    if _spectral_woodbury_fits(components, structure):
         return SpectralWoodburyLikelihood
     return BlockLikelihood
 
 
-def _spectral_woodbury_fits(components):
+def _spectral_woodbury_fits(components, structure):
     """True when :class:`~statsmodels_kinship._engine.SpectralWoodburyLikelihood` applies
     and pays: see :func:`engine_class`."""
     rel = [c for c in components if c.kind == "relationship"]
@@ -291,8 +297,7 @@ def _spectral_woodbury_fits(components):
             for c in components if c is not rel[0])
     if q > n / 2:
         return False
-    sizes = CovarianceStructure(n, components, dense=False).block_sizes
-    return int(sizes.max()) > SPECTRAL_BLOCK_MIN
+    return int(structure.block_sizes.max()) > SPECTRAL_BLOCK_MIN
 
 
 def _check_separable(comps, n):

@@ -193,10 +193,6 @@ class CovarianceStructure:
     n : int
         Number of records.
     components : list of Component
-    dense : bool
-        Whether the blocks will be factored as dense matrices (:class:`BlockLikelihood`):
-        then a :class:`~statsmodels_kinship.exceptions.KinshipMemoryError` is raised up front
-        when they would not fit in memory. False for :class:`SparseMMELikelihood`.
 
     Attributes
     ----------
@@ -211,7 +207,7 @@ class CovarianceStructure:
         1 for a relationship matrix or a grouping factor), which makes shares comparable.
     """
 
-    def __init__(self, n, components, dense=True):
+    def __init__(self, n, components):
         self.n = int(n)
         self.components = list(components)
         self.names = [c.name for c in self.components]
@@ -225,8 +221,13 @@ class CovarianceStructure:
             first = starts[counts == size]
             self.block_index.append(order[first[:, None] + np.arange(size)[None, :]])
         self.mean_diagonals = np.array([float(np.mean(c.diagonal())) for c in self.components])
+
+    def check_dense_memory(self):
+        """Raise :class:`~statsmodels_kinship.exceptions.KinshipMemoryError` up front when the
+        blocks, as dense matrices (:class:`BlockLikelihood`), would not fit in memory."""
+        counts = self.block_sizes
         need = 8.0 * (len(self.components) + 3) * float(np.sum(counts.astype(float) ** 2))
-        avail = available_memory() if dense else None
+        avail = available_memory()
         if avail is not None and need > MEMORY_FRACTION * avail:
             raise KinshipMemoryError(
                 f"the covariance of the largest independent block ({counts.max()} records) and "
@@ -387,6 +388,7 @@ class BlockLikelihood(_Likelihood):
         exog = np.asarray(exog, dtype=float)
         self.n, self.p = exog.shape
         self.m = len(structure.components)
+        structure.check_dense_memory()
         self._blocks = [(idx, structure.weights(idx)) for idx in structure.block_index]
         self._work = float(np.sum(structure.block_sizes.astype(float) ** 3))
         self._set_data(exog, np.asarray(endog, dtype=float))

@@ -30,10 +30,16 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
 from . import bootstrap, inference
-from ._components import build_components, engine_class, kinship_dict, needs_engine
+from ._components import (
+    build_components,
+    check_relationships,
+    engine_class,
+    kinship_dict,
+    needs_engine,
+)
 from ._engine import (
-    BlockLikelihood,
     CovarianceStructure,
+    SpectralWoodburyLikelihood,
     variance_shares,
     vcomp_covariance,
 )
@@ -400,10 +406,13 @@ class KinshipMixedLM(base.LikelihoodModel):
             relmats, {k: rows(v) for k, v in exog_vc.items()},
             None if individual is None else rows(np.asarray(individual)),
             None if labels is None else pd.Index(labels)[keep], n)
-        # engine: dense blocks, or the sparse mixed-model equations for a relationship given
-        # by its inverse (_components.engine_class)
-        engine = engine_class(components)
-        self.structure = CovarianceStructure(n, components, dense=engine is BlockLikelihood)
+        # engine: dense blocks, the eigendecomposition of one K with Woodbury's identity, or
+        # the sparse mixed-model equations for a relationship given by its inverse
+        # (_components.engine_class)
+        self.structure = CovarianceStructure(n, components)
+        engine = engine_class(components, self.structure)
+        if engine is not SpectralWoodburyLikelihood:  # which checks K as it decomposes it
+            check_relationships(components)
         self.component_names = list(self.structure.names)
         self.component_name = None
         self.kinship = None
