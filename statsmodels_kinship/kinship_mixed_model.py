@@ -1860,6 +1860,25 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                 "" if self.identified else " (variance components not identified)"),
         }
 
+    def _summary_aliased_note(self, aliased):
+        """The note on the aliased columns (a list, empty without them)."""
+        if not self.aliased.any():
+            return []
+        listed = ", ".join(aliased[:10]) + (", ..." if len(aliased) > 10 else "")
+        return [f"{len(aliased)} coefficients are aliased (linear combinations of earlier "
+                f"columns) and were not estimated: {listed}."]
+
+    def _summary_fit_notes(self, fixed):
+        """The notes on the degrees of freedom, the fixed ratio(s) and convergence."""
+        notes = []
+        if self.df_method == "satterthwaite":
+            notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
+        if self.fit_info.get("fixed_ratio"):
+            notes.append(f"The variance {fixed} held fixed, not estimated.")
+        if not self.converged:
+            notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        return notes
+
     def _add_fixed_effects(self, smry, xname, alpha):
         """The table of the fixed effects; returns the interval columns' labels."""
         stat = "t" if self.use_t else "z"
@@ -1922,20 +1941,11 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         smry.add_df(vc)
         self._equal_widths(smry)
 
-        notes = []
-        if self.aliased.any():
-            listed = ", ".join(aliased[:10]) + (", ..." if len(aliased) > 10 else "")
-            notes.append(f"{len(aliased)} coefficients are aliased (linear combinations of "
-                         f"earlier columns) and were not estimated: {listed}.")
+        notes = self._summary_aliased_note(aliased)
         if at_zero and self.identified and not self.fit_info.get("fixed_ratio"):
             notes.append(f"Estimated at zero (boundary of the parameter space): "
                          f"{', '.join(at_zero)}; their standard errors are not reported.")
-        if self.df_method == "satterthwaite":
-            notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
-        if self.fit_info.get("fixed_ratio"):
-            notes.append("The variance ratios were held fixed, not estimated.")
-        if not self.converged:
-            notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        notes += self._summary_fit_notes("ratios were")
         if not self.identified:
             notes.append("The variance components are not identified: "
                          + self.fit_info["identifiability"] + ". The split shown is one of "
@@ -2038,11 +2048,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         smry.add_df(vc)
         self._equal_widths(smry)
 
-        notes = []
-        if self.aliased.any():
-            listed = ", ".join(aliased[:10]) + (", ..." if len(aliased) > 10 else "")
-            notes.append(f"{len(aliased)} coefficients are aliased (linear combinations of "
-                         f"earlier columns) and were not estimated: {listed}.")
+        notes = self._summary_aliased_note(aliased)
         if self.delta == 0.0 and self.identified:
             notes.append("The kinship variance is estimated at zero (boundary of the "
                          "parameter space): the fit equals GLS/OLS; its standard error and "
@@ -2052,12 +2058,7 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
                          f"= 1e-6 s_k^2 times the typical eigenvalue of K, delta = "
                          f"{self.delta:.3g}): h2 = 1 within about 1e-6; standard errors and "
                          "Wald intervals are not reliable there.")
-        if self.df_method == "satterthwaite":
-            notes.append("t tests with Satterthwaite degrees of freedom per coefficient.")
-        if self.fit_info.get("fixed_ratio"):
-            notes.append("The variance ratio s_k^2/s_e^2 was held fixed, not estimated.")
-        if not self.converged:
-            notes.append("The optimizer did not converge: " + self.fit_info.get("message", ""))
+        notes += self._summary_fit_notes("ratio s_k^2/s_e^2 was")
         if not self.identified:
             notes.append("The variance components are not identified: "
                          + self.fit_info["identifiability"] + ". The split shown (s_k^2, "
