@@ -1105,7 +1105,7 @@ class SparseMMELikelihood(_Likelihood):
         """Profiled (restricted) log-likelihood at ``gamma``."""
         return profiled_loglike(self.solve(gamma), self.n, self.p, reml)
 
-    def _hinv(self, sol, v):
+    def hinv(self, sol, v):
         """``H^-1 v`` (``v`` of shape (n, k)) at a solution of level 1."""
         if sol["lu"] is None:
             return v
@@ -1122,7 +1122,7 @@ class SparseMMELikelihood(_Likelihood):
         cols = [self._z[:, self._offsets[j]:self._offsets[j + 1]]
                 @ sol["kzpy"][self._offsets[j]:self._offsets[j + 1]] for j in range(self.m)]
         u = np.column_stack(cols + [sol["py"]])
-        hu = self._hinv(sol, u)
+        hu = self.hinv(sol, u)
         xhu = linalg.solve_triangular(sol["chol_A"], self._exog.T @ hu, lower=True)
         upu = u.T @ hu - xhu.T @ xhu
         return 0.5 * (upu + upu.T)

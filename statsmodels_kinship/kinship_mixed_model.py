@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - statsmodels < 0.15
     from statsmodels.tools.decorators import cache_readonly
 from statsmodels.tools.sm_exceptions import CollinearityWarning, ConvergenceWarning
 
-from . import bootstrap, inference
+from . import _prediction, bootstrap, inference
 from ._components import (
     build_components,
     check_relationships,
@@ -64,6 +64,7 @@ from ._validation import (
     check_endog_shape,
     check_kinship,
     data_labels,
+    is_labelled,
     match_kinship,
 )
 from .exceptions import BinaryTraitWarning, IdentifiabilityWarning, warn_at_user
@@ -283,6 +284,11 @@ class KinshipMixedLM(base.LikelihoodModel):
         # internal (_fit_zeros): the decomposition of this very kinship, reused
         decomposition = kwargs.pop("_decomposition", None)
         row_labels = kwargs.pop("_row_labels", None)  # from_formula: the data's index
+        # from_formula: the kinship as given (before matching to the rows), the vc_formula
+        # and the column of individual IDs, for predictions of new rows (get_prediction)
+        sources = kwargs.pop("_relationships", None)
+        self._vc_formulas = dict(kwargs.pop("_vc_formula", None) or {})
+        self._individual_column = kwargs.pop("_individual_column", None)
         if "groups" in kwargs or "re_formula" in kwargs:
             raise TypeError(
                 "KinshipMixedLM has no groups= or re_formula= (statsmodels MixedLM's "
@@ -290,6 +296,11 @@ class KinshipMixedLM(base.LikelihoodModel):
                 "(from_formula: vc_formula={'household': '0 + C(household)'}), and repeated "
                 "records of individuals as individual=ids")
         relmats = kinship_dict(kinship)
+        #: the labelled relationship matrices as given (they may hold individuals without
+        #: records, whose values get_prediction predicts); None for unlabelled ones
+        self._relationship_sources = {
+            name: k if is_labelled(k) else None
+            for name, k in (relmats if sources is None else sources).items()}
         exog_vc = dict(exog_vc or {})
         if not relmats and not exog_vc:
             raise TypeError("kinship must be a matrix (or a dict of matrices), got None: the "
@@ -371,7 +382,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         # _batch_refits: the bootstrap's refit set-ups, made on first use
         # (statsmodels_kinship.bootstrap._batch_refit)
         self._data_attr.extend(["kinship", "decomposition", "_exog_rot", "_endog_rot",
-                                "_profile", "_batch_refits"])
+                                "_profile", "_batch_refits", "_relationship_sources"])
         self._warn_binary()
 
     def _init_components(self, endog, exog, relmats, exog_vc, individual, missing, hasconst,
@@ -429,7 +440,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         with serial_blas():
             self._endog_offset, endog_centred = _centre(self.endog, exog_kept)
             self._engine = engine(self.structure, exog_kept, endog_centred)
-        self._data_attr.extend(["structure", "_engine"])
+        self._data_attr.extend(["structure", "_engine", "_relationship_sources"])
         self._warn_binary()
 
     def _with_exog(self, exog):
@@ -537,10 +548,14 @@ class KinshipMixedLM(base.LikelihoodModel):
             data = data.loc[subset]
         labelled = isinstance(data, pd.DataFrame)
         relmats = kinship_dict(kinship)
+        individual_column = None
         if isinstance(individual, str):
             if not labelled or individual not in data.columns:
                 raise ValueError(f"individual={individual!r} is not a column of the data")
-            individual = data[individual]
+            individual_column, individual = individual, data[individual]
+        # kept for get_prediction: the kinship as given, the vc formulas, the ID column
+        kwargs.update(_relationships=relmats, _vc_formula=vc_formula,
+                      _individual_column=individual_column)
         exog_vc = dict(kwargs.pop("exog_vc", None) or {})
         for name, vcf in (vc_formula or {}).items():
             if name in exog_vc:
@@ -1276,10 +1291,12 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
         q = stats.t.ppf(1 - alpha / 2, self.df_satterthwaite)
         return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
 
-    def get_prediction(self, exog=None, transform=True, row_labels=None):
+    def get_prediction(self, exog=None, transform=True, row_labels=None, conditional=True,
+                       individual=None, exog_vc=None, which="mean", component=None):
         """
-        Marginal predictions ``x'b`` with their standard errors, confidence intervals and
-        prediction intervals (statsmodels' ``PredictionResults``, as OLS/GLS return).
+        Predictions with standard errors, confidence and prediction intervals: conditional
+        (Henderson's BLUP given every phenotyped record; relatives without phenotypes
+        included), marginal, or breeding values.
 
         Parameters
         ----------
@@ -1287,69 +1304,88 @@ class KinshipMixedLMResults(base.LikelihoodModelResults):
             New rows of the design (default: the model's rows). For a formula model with
             ``transform=True``, a DataFrame with the formula's variables, transformed
             through the formula's design as :meth:`predict` does; otherwise columns are
-            matched by position.
+            matched by position. For a conditional prediction the rows' individuals are its
+            index (or the ``individual`` column of a model fitted with
+            ``individual="column"``, or ``individual=``).
         transform : bool, default True
             Pass ``exog`` through the formula (formula models only).
         row_labels : array_like, optional
             Row labels of ``summary_frame()`` (default: the index of ``exog``, or the
             model's row labels).
+        conditional : bool, default True
+            True: ``mean = x'b + `` the BLUP of every random effect of the row given all
+            phenotyped records. False: the marginal prediction ``x'b`` of a new individual
+            unrelated to the sample (the rows' individuals are not used).
+        individual : array_like, optional
+            The individual of each new row (IDs of the relationship matrices), instead of
+            the index of ``exog``. With ``which="breeding_value"`` and no ``exog``: the
+            individuals whose breeding values are wanted (default: every individual of the
+            relationship matrix, with records or without).
+        exog_vc : dict, optional
+            The level of each new row for the grouping components ``{name: labels}`` (or
+            ``{name: design DataFrame}`` whose columns are levels). Formula models evaluate
+            their ``vc_formula`` on ``exog`` instead. A level that is not in the data (a new
+            household) contributes 0 to the mean and its full variance to the intervals.
+        which : {"mean", "breeding_value"}
+            ``"mean"``: the trait (``x'b`` plus the random effects); ``"breeding_value"``:
+            the BLUP of one relationship component's effect alone (``component``), with its
+            prediction error variance (PEV) and reliability, as breeders report.
+        component : str, optional
+            The relationship component of ``which="breeding_value"`` (default: the first).
 
         Returns
         -------
-        statsmodels.regression._prediction.PredictionResults
-            ``predicted_mean``, ``se_mean``, ``var_pred_mean``, ``conf_int(obs=...)`` and
-            ``summary_frame(alpha)`` with the columns ``mean``, ``mean_se``,
-            ``mean_ci_lower``, ``mean_ci_upper``, ``obs_ci_lower``, ``obs_ci_upper``.
+        KinshipPredictionResults
+            statsmodels' ``PredictionResults`` (``predicted_mean``, ``se_mean``,
+            ``var_pred_mean``, ``conf_int(obs=...)``, ``summary_frame(alpha)`` with the
+            columns ``mean``, ``mean_se``, ``mean_ci_lower``, ``mean_ci_upper``,
+            ``obs_ci_lower``, ``obs_ci_upper``) plus ``fixed``, ``random``, ``pev``,
+            ``reliability``. Breeding values: ``summary_frame`` has ``mean``, ``mean_se``
+            (``sqrt(PEV)``), the interval for the true breeding value and ``reliability``.
+
+        Raises
+        ------
+        ValueError
+            For a conditional prediction of individuals that are not in a relationship
+            matrix (naming them), of rows without individual IDs, or of rows without the
+            levels of a grouping component.
 
         Notes
         -----
-        These are **marginal** predictions: ``mean = x'b`` (aliased columns left out, as
-        in :meth:`predict`), ``mean_se = sqrt(x' C x)`` with ``C`` the covariance of the
-        non-aliased fixed effects (``cov_params()``). The observation interval is for one
-        new record of a *new individual unrelated to the sample*: its variance is
-        ``x' C x + s_k^2 m + s_e^2``, with ``m`` the mean diagonal of the kinship matrix
-        (``model.mean_kinship_diagonal``), i.e. the phenotypic variance of a typical
-        individual (``s_k^2 m + s_e^2``, the same ``m`` as in ``h2``). It does not use the
-        BLUPs, so it is not the interval for a relative of the sample or for a person
-        in the data; conditional (BLUP-based) predictions for relatives are planned
-        (issue 11).
+        **Conditional** (default; lme4's ``predict`` default): for a row of individual ``t``
+        with fixed-effects row ``x``, ``mean = x'b + c'V^-1 (y - X b)`` where ``c =
+        Cov(u_t, y)`` sums ``s_j^2 K_j[t, ind(record)]`` over the relationship components and
+        ``s_j^2`` over the records sharing a level of a grouping component (Henderson's
+        BLUP; ``b`` the GLS estimate). ``var_pred_mean`` (``mean_se^2``) is the prediction
+        error variance of ``mean`` as a predictor of the row's true value ``x'b + u_t``,
+        including the uncertainty of ``b``: ``v - c'V^-1 c + (x - X'V^-1 c)'(X'V^-1
+        X)^-1 (x - X'V^-1 c)`` with ``v = Var(u_t)``; the observation interval adds ``s_e^2``
+        for a new record of the row. Both are exact under the model at the estimated
+        variance components (their uncertainty is not included: with few families the
+        intervals are slightly too narrow). For the model's own rows (``exog=None``) the
+        mean is :attr:`fittedvalues`. ``V^-1`` is never formed (the spectral rotation, the
+        engine's block factors, or the sparse mixed-model equations), and the rows are
+        processed in chunks, so that many individuals can be predicted from a large
+        model (sparse relationship matrices: the cost follows the targets' families, not
+        ``n``).
+
+        **Marginal** (``conditional=False``; what :meth:`predict` returns, statsmodels'
+        convention ``x'b``): ``mean_se = sqrt(x' C x)`` with ``C`` the covariance of the
+        non-aliased fixed effects (``cov_params()``); the observation interval is for one
+        record of a new individual unrelated to the sample: variance ``x' C x + sum_j
+        s_j^2 m_j + s_e^2``, with ``m_j`` the mean diagonal of each component's covariance
+        (for one kinship ``s_k^2 m + s_e^2``, the same ``m`` as in ``h2``).
 
         Intervals use the normal distribution, or t when ``use_t``: with ``df_resid``
-        (n - rank(X)) degrees of freedom, and with ``df_method="satterthwaite"`` with the
-        Satterthwaite degrees of freedom of each row's contrast ``x'b`` (computed from
-        the model's data, so unavailable after ``remove_data()``); the observation
-        interval uses the same degrees of freedom as the row's mean.
+        (n - rank(X)) degrees of freedom; for marginal predictions with
+        ``df_method="satterthwaite"`` with the Satterthwaite degrees of freedom of each
+        row's contrast ``x'b``; the observation interval uses the same degrees of freedom
+        as the row's mean.
         """
-        from statsmodels.regression._prediction import PredictionResults
-
-        if exog is not None:
-            exog, exog_index = self._transform_predict_exog(exog, transform=transform)
-            if row_labels is None:
-                row_labels = exog_index
-            exog = np.asarray(exog, dtype=float)
-            if exog.ndim == 1:
-                exog = exog[None, :]
-        else:
-            exog = np.asarray(self.model.exog, dtype=float)
-            if row_labels is None:
-                row_labels = getattr(self.model.data, "row_labels", None)
-        k = len(self.aliased)
-        if exog.ndim != 2 or exog.shape[1] != k:
-            raise ValueError(f"exog must have the model's {k} columns; got shape "
-                             f"{exog.shape}")
-        kept = ~np.asarray(self.aliased)
-        x = exog[:, kept]
-        predicted_mean = self.model.predict(self.params, exog)
-        cov = np.asarray(self._kept()[1])
-        var_pred_mean = np.einsum("ij,jk,ik->i", x, cov, x)
-        # the phenotypic variance of a typical record: sum_j s_j^2 m_j + s_e^2
-        var_resid = float(self.vcomp.to_numpy() @ np.r_[self._component_scales(), 1.0])
-        df = self.df_resid
-        if self.use_t and self.df_method == "satterthwaite":
-            df = np.asarray(inference._satterthwaite(self, x), dtype=float)
-        dist = "t" if self.use_t else "norm"
-        return PredictionResults(predicted_mean, var_pred_mean, var_resid, df=df, dist=dist,
-                                 row_labels=row_labels)
+        return _prediction.get_prediction(
+            self, exog=exog, transform=transform, row_labels=row_labels,
+            conditional=conditional, individual=individual, exog_vc=exog_vc, which=which,
+            component=component)
 
     def _constraints(self, r_matrix):
         """Numeric (R, q) for a hypothesis on the fixed effects, restricted to the

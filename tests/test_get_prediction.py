@@ -1,4 +1,4 @@
-"""Marginal ``get_prediction`` (issue 12): statsmodels' PredictionResults with x'b, sqrt(x'Cx)
+"""Marginal ``get_prediction(conditional=False)``: statsmodels' PredictionResults with x'b, sqrt(x'Cx)
 and intervals whose observation variance is s_k^2 m + s_e^2 (a new unrelated individual)."""
 import warnings
 
@@ -52,7 +52,7 @@ def test_array_model_against_direct_formula(fitted):
     X = sm.add_constant(df[["x1", "x2"]].to_numpy())
     res = smk.KinshipMixedLM(df["y"].to_numpy(), X, kinship=K.to_numpy()).fit()
     new = np.array([[1.0, 0.2, -1.0], [1.0, 2.0, 0.5]])
-    pred = res.get_prediction(new)
+    pred = res.get_prediction(new, conditional=False)
     assert isinstance(pred, PredictionResults)
     mean, se, se_obs, q = _direct(res, new)
     np.testing.assert_allclose(pred.predicted_mean, mean, rtol=1e-12)
@@ -66,14 +66,14 @@ def test_array_model_against_direct_formula(fitted):
     np.testing.assert_allclose(sf["obs_ci_lower"], mean - q * se_obs, rtol=1e-12)
     np.testing.assert_allclose(sf["obs_ci_upper"], mean + q * se_obs, rtol=1e-12)
     # default: the model's rows
-    full = res.get_prediction()
+    full = res.get_prediction(conditional=False)
     np.testing.assert_allclose(full.predicted_mean, X @ np.asarray(res.params), rtol=1e-12)
 
 
 def test_formula_model_and_columns_match_ols(fitted):
     df, K, res = fitted
     new = pd.DataFrame({"x1": [0.0, 1.5], "x2": [1.0, -2.0]}, index=["a", "b"])
-    sf = res.get_prediction(new).summary_frame()
+    sf = res.get_prediction(new, conditional=False).summary_frame()
     ols = sm.OLS.from_formula("y ~ x1 + x2", data=df).fit()
     assert list(sf.columns) == list(ols.get_prediction(new).summary_frame().columns) == COLS
     assert list(sf.index) == ["a", "b"]
@@ -84,7 +84,7 @@ def test_formula_model_and_columns_match_ols(fitted):
     np.testing.assert_allclose(sf["obs_ci_upper"], mean + q * se_obs, rtol=1e-12)
     np.testing.assert_allclose(sf["mean"], res.predict(new), rtol=1e-12)
     # transform=False: the design matrix itself
-    pred = res.get_prediction(X, transform=False, row_labels=["p", "q"])
+    pred = res.get_prediction(X, transform=False, row_labels=["p", "q"], conditional=False)
     np.testing.assert_allclose(pred.predicted_mean, mean, rtol=1e-12)
     assert list(pred.summary_frame().index) == ["p", "q"]
 
@@ -96,7 +96,7 @@ def test_formula_transform(fitted):
     new = pd.DataFrame({"z": [1.0, 3.0], "x2": [0.0, 1.0]})
     X = np.column_stack([np.ones(2), np.log(new["z"]), new["x2"]])
     mean, se, _, _ = _direct(res, X)
-    pred = res.get_prediction(new)
+    pred = res.get_prediction(new, conditional=False)
     np.testing.assert_allclose(pred.predicted_mean, mean, rtol=1e-12)
     np.testing.assert_allclose(pred.se_mean, se, rtol=1e-12)
 
@@ -108,18 +108,18 @@ def test_use_t_and_satterthwaite(fitted):
     X = np.column_stack([np.ones(2), new["x1"], new["x2"]])
     res = mod.fit(use_t=True)
     mean, se, se_obs, q = _direct(res, X, df=res.df_resid)
-    sf = res.get_prediction(new).summary_frame()
+    sf = res.get_prediction(new, conditional=False).summary_frame()
     np.testing.assert_allclose(sf["mean_ci_lower"], mean - q * se, rtol=1e-12)
     np.testing.assert_allclose(sf["obs_ci_lower"], mean - q * se_obs, rtol=1e-12)
     res = mod.fit(df_method="satterthwaite")
     df_row = np.asarray(res.satterthwaite_df(X))
     mean, se, se_obs, q = _direct(res, X, df=df_row)
-    sf = res.get_prediction(new).summary_frame()
+    sf = res.get_prediction(new, conditional=False).summary_frame()
     np.testing.assert_allclose(sf["mean_ci_upper"], mean + q * se, rtol=1e-10)
     np.testing.assert_allclose(sf["obs_ci_upper"], mean + q * se_obs, rtol=1e-10)
     # a single coefficient row gets that coefficient's Satterthwaite df
     e = np.array([[0.0, 1.0, 0.0]])
-    ci = res.get_prediction(e, transform=False).conf_int()
+    ci = res.get_prediction(e, transform=False, conditional=False).conf_int()
     np.testing.assert_allclose(ci[0], np.asarray(res.conf_int())[1], rtol=1e-10)
 
 
@@ -133,7 +133,7 @@ def test_aliased_columns_left_out(fitted):
     new = pd.DataFrame({"x1": [0.5], "x2": [1.0], "x3": [1.5]})
     X = np.array([[1.0, 0.5, 1.0, 1.5]])
     mean, se, _, _ = _direct(res, X)
-    sf = res.get_prediction(new).summary_frame()
+    sf = res.get_prediction(new, conditional=False).summary_frame()
     assert np.isfinite(sf.to_numpy()).all()
     np.testing.assert_allclose(sf["mean"], mean, rtol=1e-12)
     np.testing.assert_allclose(sf["mean_se"], se, rtol=1e-12)
@@ -142,7 +142,7 @@ def test_aliased_columns_left_out(fitted):
 def test_alpha_widens_intervals(fitted):
     _, _, res = fitted
     new = pd.DataFrame({"x1": [0.3], "x2": [0.3]})
-    pred = res.get_prediction(new)
+    pred = res.get_prediction(new, conditional=False)
     w90 = np.diff(pred.conf_int(alpha=0.1), axis=1)
     w99 = np.diff(pred.conf_int(alpha=0.01), axis=1)
     assert (w99 > w90).all()
@@ -152,4 +152,4 @@ def test_alpha_widens_intervals(fitted):
 def test_wrong_width_is_an_error(fitted):
     _, _, res = fitted
     with pytest.raises(ValueError, match="3 columns"):
-        res.get_prediction(np.ones((2, 2)), transform=False)
+        res.get_prediction(np.ones((2, 2)), transform=False, conditional=False)
