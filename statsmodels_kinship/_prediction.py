@@ -36,6 +36,8 @@ import pandas as pd
 from scipy import sparse
 from statsmodels.regression._prediction import PredictionResults
 
+from ._validation import is_default_index
+
 __all__ = ["ConditionalPrediction", "conditional_prediction", "KinshipPredictionResults"]
 
 #: Targets are processed in chunks of at most this many ``m x n`` entries (dense copies of
@@ -111,6 +113,18 @@ def _whitened_products(s_mat, sx, s_r=None, py=None):
     return products
 
 
+class _ProductsCache:
+    """The products of :func:`_hinv_operator` kept on the results. Pickled (``results.save``,
+    ``copy.deepcopy``) as empty: the closures are not picklable, and are rebuilt on the next
+    prediction."""
+
+    def __init__(self, products=None):
+        self.products = products
+
+    def __reduce__(self):
+        return (_ProductsCache, ())
+
+
 def _hinv_operator(results):
     """A function of the covariance rows ``c`` (k, n), dense or sparse, returning ``(c'H^-1 c,
     X'H^-1 c, c'H^-1 r)`` at the fit (``r = y - X b``), with what does not depend on ``c``
@@ -119,9 +133,9 @@ def _hinv_operator(results):
     Sparse rows (a family-structured kinship) are whitened as sparse matrices when ``H`` is
     block diagonal with small blocks (``H^-1`` restricted to a target's family), so that the
     cost grows with the number of targets and the size of their families, not with ``n``."""
-    cached = results.__dict__.get("_prediction_products")
-    if cached is not None:
-        return cached
+    cache = results.__dict__.get("_prediction_products")
+    if isinstance(cache, _ProductsCache) and cache.products is not None:
+        return cache.products
     model = results.model
     engine = model._engine
     sparse_products = None
@@ -176,7 +190,7 @@ def _hinv_operator(results):
             c = c.toarray()
         return dense_products(np.asarray(c, dtype=float))
 
-    results.__dict__["_prediction_products"] = products
+    results.__dict__["_prediction_products"] = _ProductsCache(products)
     return products
 
 
@@ -290,12 +304,21 @@ class _RelationshipTerm:
     def locate(self, targets):
         """Rows of the targets in the matrix; a KeyError-like ValueError naming the
         individuals that are not in it."""
-        pos = self.labels.get_indexer(pd.Index(targets))
+        targets = pd.Index(targets)
+        pos = self.labels.get_indexer(targets)
         if np.any(pos < 0):
-            missing = pd.Index(targets)[pos < 0].unique()
+            missing = targets[pos < 0].unique()
+            hint = ""
+            kinds = {type(v).__name__ for v in missing}
+            label_kinds = {type(v).__name__ for v in self.labels[:1000]}
+            if kinds.isdisjoint(label_kinds):
+                hint = (f" (the IDs to predict are {'/'.join(sorted(kinds))}, those of the "
+                        f"matrix {'/'.join(sorted(label_kinds))}: convert them, e.g. with "
+                        ".astype(str))")
             raise ValueError(
-                f"{len(missing)} individuals to predict are not in the relationship matrix "
-                f"{self.name!r}: {_show(missing)}. A conditional prediction needs each "
+                f"{len(missing)} of the individuals to predict "
+                f"{'is' if len(missing) == 1 else 'are'} not in the relationship matrix "
+                f"{self.name!r}: {_show(missing)}{hint}. A conditional prediction needs each "
                 "individual's relationship with the phenotyped records: give a kinship that "
                 "holds them (kinship_from_pedigree of a pedigree that includes them), or ask "
                 "for the marginal prediction x'b with conditional=False")
@@ -303,11 +326,19 @@ class _RelationshipTerm:
 
     def rows(self, pos):
         """``(K[t, records] (k, n), K[t, t] (k,))`` for the targets at rows ``pos``."""
-        if self.inverse is not None:
-            unit = np.zeros((self.matrix_size, len(pos)))
-            unit[pos, np.arange(len(pos))] = 1.0
-            k_cols = self.inverse.solve(unit)  # (q, k): K e_t
-            return k_cols[self.record_rows].T, k_cols[pos, np.arange(len(pos))]
+        if self.inverse is not None:  # K e_t by sparse solves, at most _CHUNK_ENTRIES at once
+            step = max(1, _CHUNK_ENTRIES // max(self.matrix_size, 1))
+            cov, var = [], []
+            for start in range(0, len(pos), step):
+                part = pos[start:start + step]
+                unit = np.zeros((self.matrix_size, len(part)))
+                unit[part, np.arange(len(part))] = 1.0
+                k_cols = self.inverse.solve(unit)  # (q, k): K e_t
+                cov.append(k_cols[self.record_rows].T)
+                var.append(k_cols[part, np.arange(len(part))])
+            if not cov:
+                return np.zeros((0, len(self.record_rows))), np.zeros(0)
+            return np.vstack(cov), np.concatenate(var)
         if sparse.issparse(self.matrix):
             block = self.matrix[pos]
             return block[:, self.record_rows], self._diag[pos]
@@ -532,8 +563,20 @@ def _marginal(results, x, row_labels):
                                     fixed=predicted_mean)
 
 
-def _new_individuals(model, exog, individual, m, what):
+def _new_individuals(model, exog, individual, m, what, terms):
     """The individual of each of the ``m`` new rows."""
+    if individual is None and isinstance(exog, (pd.DataFrame, pd.Series)) \
+            and is_default_index(exog.index) \
+            and any(is_default_index(term.labels) for term in terms.values()) \
+            and not (model._individual_column is not None and isinstance(exog, pd.DataFrame)
+                     and model._individual_column in exog.columns):
+        # positions 0, ..., m-1 against a kinship matched by position: no IDs on either side
+        raise ValueError(
+            f"the rows of {what} are numbered 0, ..., {m - 1} (pandas' default index) and the "
+            "relationship matrix is matched to the data by position, so the new rows' "
+            "individuals are not identified: pass individual= (each row's position in the "
+            "kinship matrix), or fit with a kinship labelled by individual IDs and index the "
+            "new rows by them")
     if individual is not None:
         ids = pd.Index(np.asarray(individual).ravel())
     elif (model._individual_column is not None and isinstance(exog, pd.DataFrame)
@@ -555,6 +598,20 @@ def _new_individuals(model, exog, individual, m, what):
     return ids
 
 
+def _formula_levels(comp, labels):
+    """The labels of a ``vc_formula`` component's new rows as its fitted levels: the formula's
+    column names (``C(household)[F001]``) for the data's values (``F001``); a label that is
+    already a column name, or that the data does not have, is kept."""
+    levels = pd.Index(comp.levels)
+    parts = levels.astype(str).str.extract(r"^(.*)\[(?:T\.)?(.*)\]$")
+    if parts.isna().to_numpy().any() or parts[0].nunique() != 1:
+        return labels
+    by_value = dict(zip(parts[1], levels))
+    known = set(levels)
+    return pd.Index([v if v in known else by_value.get(str(v), v)
+                     for v in np.asarray(labels, dtype=object).ravel()])
+
+
 def _new_groups(model, exog, exog_vc, m):
     """``{name: (T, unseen)}`` of the grouping components for the new rows."""
     import patsy
@@ -571,6 +628,8 @@ def _new_groups(model, exog, exog_vc, m):
             if isinstance(values, pd.DataFrame):
                 t = group_design(comp, design=values)
             elif np.ndim(values) == 1:
+                if name in model._vc_formulas:
+                    values = _formula_levels(comp, values)
                 t = group_design(comp, labels=values)
             else:
                 raise ValueError(f"exog_vc[{name!r}] must be one level per new row (or a "
@@ -613,6 +672,11 @@ def get_prediction(results, exog=None, transform=True, row_labels=None, conditio
     check_choice(which, "which", ("mean", "breeding_value"))
     terms = relationship_terms(model) if conditional or which != "mean" else {}
     if which == "breeding_value":
+        if not conditional or exog_vc is not None:
+            raise ValueError("which='breeding_value' predicts a relationship component's "
+                             "effect given the records (conditional, without the grouping "
+                             "components): conditional=False and exog_vc= are for "
+                             "which='mean'")
         return _breeding_values(results, terms, exog, transform, row_labels, individual,
                                 component)
     if component is not None:
@@ -639,7 +703,7 @@ def get_prediction(results, exog=None, transform=True, row_labels=None, conditio
                              "missing values in the formula's variables: drop them first")
         positions = {}
         if terms:
-            ids = _new_individuals(model, raw, individual, m, "exog")
+            ids = _new_individuals(model, raw, individual, m, "exog", terms)
             positions = {name: term.locate(ids) for name, term in terms.items()}
         groups = _new_groups(model, raw, exog_vc, m)
     rows_of = covariance_rows(results, terms, positions, groups, model.component_names)
@@ -663,7 +727,8 @@ def _breeding_values(results, terms, exog, transform, row_labels, individual, co
                          f"model ({_show(terms)})")
     term = terms[component]
     if exog is not None:  # only the rows' individuals are used
-        ids = _new_individuals(model, exog, individual, np.shape(exog)[0], "exog")
+        ids = _new_individuals(model, exog, individual, np.shape(exog)[0], "exog",
+                               terms)
     elif individual is not None:
         ids = pd.Index(np.asarray(individual).ravel())
     else:  # every individual of the relationship matrix

@@ -779,7 +779,10 @@ class KinshipMixedLM(base.LikelihoodModel):
 
         Aliased coefficients (NaN) are left out, as R's ``predict.lm`` does for a
         rank-deficient fit: the prediction is exact for rows in the column space of the
-        fitted design.
+        fitted design. This is statsmodels' convention (``results.predict``); the
+        conditional prediction of an individual (``x'b`` plus the BLUPs of its random
+        effects given every phenotyped record, for relatives without phenotypes too) with
+        intervals is ``results.get_prediction(new_rows)``.
         """
         exog = self.exog if exog is None else np.asarray(exog, dtype=float)
         params = np.asarray(params, dtype=float)
