@@ -9,6 +9,7 @@ model, or the function ``smk.scan_genotypes(results, genotypes)`` (the same func
 ``genomic_inflation``), as ``statsmodels.regression`` is a module, not a model.
 """
 from .bootstrap import KinshipBootstrapResults, parametric_bootstrap
+from .cross_validation import CrossValidationResults, cross_validate
 from .exceptions import (
     BinaryTraitWarning,
     DenseKinshipWarning,
@@ -66,6 +67,8 @@ __all__ = [
     "kinship_variance_test", "variance_component_test", "parametric_bootstrap",
     "profile_conf_int", "satterthwaite_df",
     "f_test_satterthwaite", "t_test_satterthwaite",
+    # prediction
+    "CrossValidationResults", "cross_validate",
     # genetics toolkit
     "genomic_relationship_matrix", "individual_labels", "inverse_relationship_matrix",
     "kinship_from_pedigree", "InverseRelationship", "SparseKinship",

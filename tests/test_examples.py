@@ -35,6 +35,25 @@ def test_demo(tmp_path, monkeypatch, capsys):
         assert (tmp_path / f"family_snp_study_{figure}.png").stat().st_size > 0
 
 
+def test_prediction_accuracy(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib", reason="the example's figure needs matplotlib")
+    run_example("prediction_accuracy.py", [tmp_path], monkeypatch)
+    out = capsys.readouterr().out
+    rows = {(line[:22].strip(), line[22:37].strip()): line[37:].split()
+            for line in out.splitlines()
+            if line.startswith(("pedigree ", "genomic ")) and "by " in line[22:37]}
+    assert len(rows) == 6  # three models, two fold schemes
+    for values in rows.values():  # the 95% prediction intervals cover about 95%
+        coverage = float(values[-4])
+        assert 0.92 < coverage < 0.98
+    # folds by individual: relatives in training predict the polygenic value; by family the
+    # pedigree kinship has no relatives of a held-out family in training (all BLUPs 0)
+    assert ("pedigree              by individual     0.785 +- 0.010     0.418 +- 0.018  "
+            "0.942 +- 0.007   0.543") in out
+    assert out.count(" n/a ") == 2
+    assert (tmp_path / "prediction_accuracy.png").stat().st_size > 0
+
+
 def test_seed_reanalysis(seed_dir, monkeypatch, capsys):
     run_example("seed_reanalysis.py", [seed_dir], monkeypatch)
     out = capsys.readouterr().out
