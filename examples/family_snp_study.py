@@ -18,10 +18,17 @@ one quantitative trait. It
    c2 = 0.15: ``data/README.md``): the kinship-only model absorbs the household effect into
    h2; with the household component h2 and c2 are recovered, and the likelihood-ratio test
    rejects a zero household variance,
-5. fits all 130 SNPs at once and reports the aliased SNPs (perfect linkage disequilibrium) and
+5. predicts five children held out of the fit (the youngest child of five families: the
+   kinship + household model refitted without their phenotypes, the kinship still over all
+   1200) with ``get_prediction``: conditional on their parents', siblings' and housemates'
+   records (Henderson's BLUP, lme4's ``predict``) with 95% intervals beside the held-out
+   trait, their breeding values (``which="breeding_value"``) with PEV and reliability beside
+   the simulation's true polygenic values, and the width of the conditional prediction
+   interval against the marginal one (``conditional=False``),
+6. fits all 130 SNPs at once and reports the aliased SNPs (perfect linkage disequilibrium) and
    the SNPs with Wald p < 0.05,
-6. scans the SNPs one at a time (``results.scan``, the per-SNP tests of GEMMA's -lmm 4),
-7. writes a figure of the coefficient estimates with 95% intervals for the four models, a
+7. scans the SNPs one at a time (``results.scan``, the per-SNP tests of GEMMA's -lmm 4),
+8. writes a figure of the coefficient estimates with 95% intervals for the four models, a
    figure of the variance shares of the two kinship models against the truth and a
    Manhattan plot of the scan.
 
@@ -43,7 +50,7 @@ from statsmodels.iolib.summary2 import summary_col
 from statsmodels.tools.sm_exceptions import CollinearityWarning
 
 from statsmodels_kinship import (KinshipMixedLM, kinship_from_pedigree, manhattan_plot,
-                                 read_study_csv)
+                                 read_study_csv, simulate_family_study)
 from statsmodels_kinship.inference import variance_component_test
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
@@ -51,21 +58,68 @@ CAUSAL = ["SNP1", "SNP3", "SNP5", "SNP11"]
 HOUSEHOLD = {"household": "0 + C(household)"}  # the household variance component
 
 
-def true_shares():
-    """The simulation's truth (``data/make_data.py``): the shares of the polygenic
-    (kinship) component, the household effect and the individual environment in the
-    variance left after the causal SNPs."""
+def make_data_module():
+    """``data/make_data.py``, the simulation of ``data/`` (its parameters and seed)."""
     sys.path.insert(0, str(DATA))
     try:
         import make_data
     finally:
         sys.path.remove(str(DATA))
-    params = make_data.study_parameters()
+    return make_data
+
+
+def true_shares():
+    """The simulation's truth (``data/make_data.py``): the shares of the polygenic
+    (kinship) component, the household effect and the individual environment in the
+    variance left after the causal SNPs."""
+    params = make_data_module().study_parameters()
     left = params["total_variance"] * (1 - sum(params["causal"].values()))
     kinship = params["polygenic"] * params["total_variance"] / left
     household = params["household"] * params["total_variance"] / left
     return pd.Series({"kinship": kinship, "household": household,
                       "residual": 1 - kinship - household})
+
+
+def true_polygenic(ids):
+    """The simulation's polygenic values of ``ids`` (``data/make_data.py`` rerun: it
+    reproduces ``data/`` byte for byte), the truth behind the kinship component's BLUPs."""
+    make_data = make_data_module()
+    study = simulate_family_study(**make_data.study_parameters(), seed=make_data.SEED)
+    return study.components.loc[ids, "polygenic"]
+
+
+def held_out_predictions(df, kinship, formula, children):
+    """Refit the kinship + household model without the phenotypes of ``children`` (the
+    kinship still over everyone) and predict them: conditional means and intervals beside
+    the held-out trait, breeding values with PEV and reliability beside the true polygenic
+    values, and the conditional against the marginal prediction interval."""
+    masked = KinshipMixedLM.from_formula(formula, data=df.drop(children), kinship=kinship,
+                                         vc_formula=HOUSEHOLD).fit()
+    new = df.loc[children]  # SNPs and household of the children; their trait is not used
+    pred = masked.get_prediction(new)  # conditional: x'b + BLUP of kinship and household
+    frame = pred.summary_frame(alpha=0.05)
+    frame["held-out trait"] = new["trait"]
+    print(f"\n== Predicting {len(children)} children held out of the fit (kinship + household) "
+          f"==\n\nThe youngest child of families {', '.join(new['family'])}, held out: the "
+          f"model refitted on\nthe other {int(masked.nobs)} records (the kinship over all "
+          f"{kinship.shape[0]}). get_prediction(df.loc[children]) gives\nx'b plus the BLUPs of "
+          f"their kinship and household effects given the relatives' records, with\n95% "
+          f"intervals for the child's value (mean_ci) and for a record of the child (obs_ci):")
+    print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
+    bv = masked.get_prediction(new, which="breeding_value")
+    table = bv.summary_frame(alpha=0.05)
+    table.insert(2, "PEV", bv.pev)
+    table["true polygenic"] = true_polygenic(children)
+    print(f"\nBreeding values (which=\"breeding_value\"): the BLUP of the kinship effect, "
+          f"mean_se = sqrt(PEV),\nreliability = 1 - PEV/(s_k^2 K_tt) with s_k^2 = "
+          f"{masked.vcomp['kinship']:.3f}; the simulation's polygenic values beside:")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    marginal = masked.get_prediction(new, conditional=False).summary_frame(alpha=0.05)
+    width = (frame["obs_ci_upper"] - frame["obs_ci_lower"]).mean()
+    wide = (marginal["obs_ci_upper"] - marginal["obs_ci_lower"]).mean()
+    print(f"95% prediction interval for a record of these children: width {width:.2f} "
+          f"conditional on the\nrelatives, {wide:.2f} marginal (conditional=False: x'b, an "
+          f"unrelated newcomer), {1 - width / wide:.0%} narrower")
 
 
 def share_intervals(res, alpha=0.05):
@@ -258,6 +312,9 @@ def main(out_dir):
           f"{truth['household']:.2f});\n"
           f"LR test of s_h^2 = 0 (50:50 chi2 mixture): LR = {household.statistic:.1f}, "
           f"p = {household.pvalue:.2g}")
+
+    # the youngest child (_12, parents and two siblings in the data) of every 20th family
+    held_out_predictions(df, kinship, formula, [f"F{f:03d}_12" for f in range(1, 101, 20)])
 
     snps = [c for c in df.columns if c.startswith("SNP")]
     with warnings.catch_warnings(record=True) as caught:
