@@ -24,7 +24,7 @@ from ._spectral import KinshipDecomposition
 from ._validation import _show, check_kinship, id_hint, is_labelled, match_kinship
 from .kinship import InverseRelationship
 
-__all__ = ["kinship_dict", "needs_engine", "build_components", "engine_class",
+__all__ = ["kinship_dict", "needs_engine", "build_components", "engine_class", "vc_design",
            "RESERVED_NAMES"]
 
 #: Names a component cannot take (they name other rows of the results).
@@ -113,8 +113,103 @@ def _check_psd(name, matrix):
             f"{lam[bad]:.3g} (in a block of {size} individuals), below -{tol[bad]:.2g}")
 
 
+#: A ``vc_formula`` is evaluated in chunks of rows of at most this many design entries.
+_VC_CHUNK_ENTRIES = 2 ** 22
+
+
+def vc_design(name, formula, data):
+    """The design of a grouping component from its formula (statsmodels MixedLM's
+    ``vc_formula``) evaluated on ``data``.
+
+    An indicator design (each row in one level: ``"0 + C(household)"``) comes back as its
+    levels, a categorical Series of the design's column names (``C(household)[h1]``) whose
+    categories are the columns in patsy's order, so that the dense rows x levels matrix is
+    never formed (100,000 people in 27,000 households); any other design as a DataFrame.
+    The rows are evaluated in chunks with the levels of the whole data (patsy's
+    ``incr_dbuilder``)."""
+    import patsy
+
+    if not isinstance(formula, str):
+        raise TypeError(f"vc_formula[{name!r}] must be a formula string such as "
+                        f"'0 + C(household)', got {formula!r}")
+    try:
+        levels = _one_factor_levels(formula, data)
+        if levels is not None:  # one categorical factor, one column per level
+            codes, columns = levels
+            return pd.Series(pd.Categorical.from_codes(codes, categories=columns),
+                             index=data.index, name=name)
+        info = patsy.incr_dbuilder(formula, lambda: iter([data]), NA_action="raise")
+        columns = info.column_names
+        step = max(1, _VC_CHUNK_ENTRIES // max(len(columns), 1))
+        chunks = [np.asarray(patsy.build_design_matrices([info], data.iloc[i:i + step],
+                                                         NA_action="raise")[0])
+                  for i in range(0, len(data), step)]
+    except patsy.PatsyError as err:
+        raise ValueError(f"vc_formula[{name!r}] = {formula!r} cannot be evaluated on the data "
+                         f"(a column missing, or missing values in it?): {err}") from None
+    if all(np.all((c == 0) | (c == 1)) and np.all(c.sum(axis=1) == 1) for c in chunks):
+        codes = np.concatenate([c.argmax(axis=1) for c in chunks]) if chunks else []
+        return pd.Series(pd.Categorical.from_codes(codes, categories=columns),
+                         index=data.index, name=name)
+    values = np.vstack(chunks) if chunks else np.zeros((0, len(columns)))
+    return pd.DataFrame(values, index=data.index, columns=columns)
+
+
+def _one_factor_levels(formula, data):
+    """For a formula of one categorical factor without intercept and with patsy's default
+    coding (``"0 + C(household)"``: one indicator column per level): each row's level and
+    the column names, as patsy evaluates, sniffs and names them (``C(household)[h1]``), but
+    without patsy's design builder, which forms a levels x levels contrast matrix and fills
+    the dense rows x levels design (gigabytes for 27,000 households). None for any other
+    formula (or a patsy without these internals): the caller builds the design with patsy."""
+    import patsy
+    try:
+        from patsy.build import _examine_factor_types, _factors_memorize
+        from patsy.categorical import categorical_to_int
+        from patsy.contrasts import _name_levels
+        from patsy.missing import NAAction
+    except ImportError:  # pragma: no cover - patsy's internals moved
+        return None
+    desc = patsy.ModelDesc.from_formula(formula)
+    terms = desc.rhs_termlist
+    if desc.lhs_termlist or len(terms) != 1 or len(terms[0].factors) != 1:
+        return None
+    factor, = terms[0].factors
+
+    def data_iter():
+        return iter([data])
+    env = patsy.EvalEnvironment.capture(0)
+    states = _factors_memorize({factor}, data_iter, env)
+    na_action = NAAction("raise")
+    _, cat = _examine_factor_types({factor}, states, data_iter, na_action)
+    if factor not in cat or cat[factor][1] is not None:  # numeric, or a contrast given
+        return None
+    levels = cat[factor][0]
+    codes = np.asarray(categorical_to_int(factor.eval(states[factor], data), levels,
+                                          na_action))
+    if np.any(codes < 0):
+        raise patsy.PatsyError(f"factor {factor.name()} has {int((codes < 0).sum())} missing "
+                               "values")
+    columns = [factor.name() + suffix for suffix in _name_levels("", levels)]
+    return codes, columns
+
+
 def _group(name, values, n):
     """A grouping component from labels (1-D) or a design (2-D)."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        # levels of an indicator design (vc_design): in the design's column order
+        cat = pd.Categorical(values)
+        if len(cat) != n:
+            raise ValueError(f"exog_vc[{name!r}] has {len(cat)} values but the data have "
+                             f"{n} rows")
+        if np.any(cat.codes < 0):
+            raise ValueError(f"exog_vc[{name!r}] has {int((cat.codes < 0).sum())} missing "
+                             "values: drop those rows or give them a level")
+        used = np.unique(cat.codes)
+        remap = np.full(len(cat.categories), -1)
+        remap[used] = np.arange(len(used))
+        return Component(name, "group", codes=remap[cat.codes],
+                         levels=np.asarray(cat.categories)[used])
     if isinstance(values, (pd.Series, pd.Index)) or np.ndim(values) == 1:
         labels = pd.Index(values)
         if len(labels) != n:

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import sparse
 from statsmodels.regression._prediction import PredictionResults
 
+from ._components import vc_design
 from ._validation import is_default_index
 
 __all__ = ["ConditionalPrediction", "conditional_prediction", "KinshipPredictionResults"]
@@ -614,8 +615,6 @@ def _formula_levels(comp, labels):
 
 def _new_groups(model, exog, exog_vc, m):
     """``{name: (T, unseen)}`` of the grouping components for the new rows."""
-    import patsy
-
     exog_vc = dict(exog_vc or {})
     out = {}
     comps = [] if model.structure is None else model.structure.components
@@ -636,15 +635,14 @@ def _new_groups(model, exog, exog_vc, m):
                                  "DataFrame whose columns are levels)")
         elif name in model._vc_formulas and isinstance(exog, pd.DataFrame):
             try:
-                design = patsy.dmatrix(model._vc_formulas[name], exog, NA_action="raise",
-                                       return_type="dataframe")
-            except patsy.PatsyError as err:
+                design = vc_design(name, model._vc_formulas[name], exog)
+            except ValueError as err:
                 raise ValueError(
-                    f"the new rows need the level of each for the component {name!r} "
-                    f"(vc_formula {model._vc_formulas[name]!r}): {err}. Give the column "
-                    "(a new label for a level not in the data), or exog_vc="
+                    f"the new rows need the level of each for the component {name!r}: {err}. "
+                    "Give the column (a new label for a level not in the data), or exog_vc="
                     f"{{{name!r}: labels}}") from None
-            t = group_design(comp, design=design)
+            t = (group_design(comp, design=design) if isinstance(design, pd.DataFrame)
+                 else group_design(comp, labels=design.astype(object)))
         else:
             raise ValueError(
                 f"a conditional prediction needs the level of each new row for the grouping "

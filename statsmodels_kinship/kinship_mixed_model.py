@@ -36,6 +36,7 @@ from ._components import (
     engine_class,
     kinship_dict,
     needs_engine,
+    vc_design,
 )
 from ._engine import (
     CovarianceStructure,
@@ -147,22 +148,6 @@ def _ridge(info, names, rtol=1e-7):
     return (f"the likelihood is flat along a direction that trades off {', '.join(along)} "
             f"(smallest eigenvalue of the scaled information matrix {lam[0]:.2g}): their "
             "split is not determined by the data")
-
-
-def _vc_design(name, formula, data):
-    """The design of a grouping component from its formula (statsmodels MixedLM's
-    ``vc_formula``), evaluated on the whole data (rows are dropped with the model's)."""
-    import patsy
-
-    if not isinstance(formula, str):
-        raise TypeError(f"vc_formula[{name!r}] must be a formula string such as "
-                        f"'0 + C(household)', got {formula!r}")
-    try:
-        design = patsy.dmatrix(formula, data, NA_action="raise", return_type="dataframe")
-    except PatsyError as err:
-        raise ValueError(f"vc_formula[{name!r}] = {formula!r} cannot be evaluated on the data "
-                         f"(a column missing, or missing values in it?): {err}") from None
-    return design
 
 
 class KinshipMixedLM(base.LikelihoodModel):
@@ -560,7 +545,7 @@ class KinshipMixedLM(base.LikelihoodModel):
         for name, vcf in (vc_formula or {}).items():
             if name in exog_vc:
                 raise ValueError(f"component {name!r} is given both in vc_formula and exog_vc")
-            exog_vc[name] = _vc_design(name, vcf, data)
+            exog_vc[name] = vc_design(name, vcf, data)
         if needs_engine(relmats, exog_vc, individual):
             return super().from_formula(formula, data, *args, drop_cols=drop_cols,
                                         kinship=relmats, exog_vc=exog_vc,

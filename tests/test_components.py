@@ -733,3 +733,39 @@ def test_mixedlm_groups_argument_points_to_exog_vc():
     kin = np.kron(np.eye(4), np.full((3, 3), 0.25)) + 0.25 * np.eye(12)
     with pytest.raises(TypeError, match=r"exog_vc=\{'household': labels\}"):
         KinshipMixedLM(y, np.ones((12, 1)), kinship=kin, groups=np.arange(12) // 3)
+
+
+@pytest.mark.parametrize("formula", ["0 + C(household)", "C(household) - 1", "0 + household",
+                                     "0 + C(n)", "0 + C(household):C(n)", "0 + x",
+                                     "C(household)", "0 + C(household, Sum)"])
+def test_vc_design_is_patsys_design(formula):
+    """vc_formula designs equal patsy's dmatrix; indicator designs come back as their levels
+    (a categorical of patsy's column names, in its column order) without the dense design."""
+    import patsy
+
+    from statsmodels_kinship._components import vc_design
+
+    df = pd.DataFrame({"household": ["b", "a", "c", "a", "A]", "b"],
+                       "x": [1.0, 2, 3, 4, 5, 6], "n": [3, 1, 2, 1, 10, 3]},
+                      index=list("uvwxyz"))
+    ref = patsy.dmatrix(formula, df, return_type="dataframe")
+    got = vc_design("h", formula, df)
+    if isinstance(got, pd.Series):
+        assert list(got.cat.categories) == list(ref.columns)
+        assert got.index.equals(df.index)
+        dummies = pd.get_dummies(got).astype(float).reindex(columns=ref.columns)
+        np.testing.assert_array_equal(dummies.to_numpy(), ref.to_numpy())
+    else:
+        pd.testing.assert_frame_equal(got, ref)
+
+
+def test_vc_design_errors():
+    from statsmodels_kinship._components import vc_design
+
+    df = pd.DataFrame({"household": [None, "a", "b"]})
+    with pytest.raises(ValueError, match="C\\(household\\) has 1 missing values"):
+        vc_design("household", "0 + C(household)", df)
+    with pytest.raises(ValueError, match="cannot be evaluated on the data"):
+        vc_design("household", "0 + C(hh)", df)
+    with pytest.raises(TypeError, match="must be a formula string"):
+        vc_design("household", 3, df)
