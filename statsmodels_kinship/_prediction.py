@@ -668,6 +668,10 @@ def get_prediction(results, exog=None, transform=True, row_labels=None, conditio
     model = results.model
     check_bool(conditional, "conditional")
     check_choice(which, "which", ("mean", "breeding_value"))
+    if (conditional or which != "mean") and results._data_removed():
+        raise ValueError("a conditional prediction (or a breeding value) needs the model's "
+                         "data and relationship matrices, which remove_data() removed; the "
+                         "marginal prediction x'b is conditional=False")
     terms = relationship_terms(model) if conditional or which != "mean" else {}
     if which == "breeding_value":
         if not conditional or exog_vc is not None:

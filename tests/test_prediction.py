@@ -10,6 +10,7 @@ formulas
 the summary frames' layout, the errors, the pickling of results, and the coverage of the
 prediction intervals of held-out relatives in data simulated from the model.
 """
+import copy
 import pickle
 import warnings
 
@@ -550,6 +551,19 @@ def test_positions_need_individual_with_an_unlabelled_kinship():
     by_pos = res.get_prediction(new, individual=[3, 7])
     np.testing.assert_allclose(by_pos.predicted_mean,
                                np.asarray(res.fittedvalues)[[3, 7]], rtol=1e-12)
+
+
+def test_after_remove_data(study, household):
+    res = copy.deepcopy(household["kinship"])
+    new = study["data"].loc[study["held"][:3]]
+    marginal = res.get_prediction(new, conditional=False).predicted_mean
+    res.remove_data()
+    with pytest.raises(ValueError, match="remove_data"):
+        res.get_prediction(new)
+    with pytest.raises(ValueError, match="remove_data"):
+        res.get_prediction(which="breeding_value")
+    np.testing.assert_allclose(res.get_prediction(new, conditional=False).predicted_mean,
+                               marginal, rtol=1e-12)
 
 
 # -- what a review found ---------------------------------------------------------------------
