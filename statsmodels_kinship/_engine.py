@@ -35,6 +35,7 @@ from scipy.sparse import linalg as sparse_linalg
 
 from ._spectral import (
     KinshipDecomposition,
+    block_diagonal_matrix,
     chol_inverse,
     gls_from_cross,
     profiled_loglike,
@@ -711,6 +712,16 @@ class Whitener:
                                                          check_finite=False) for cb in chol])
             self.logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
             self.factors.append((idx, linv))
+
+    @property
+    def block_entries(self):
+        """``sum s^2`` over the blocks: the entries of :meth:`matrix`."""
+        return int(sum(idx.size * idx.shape[1] for idx, _ in self.factors))
+
+    def matrix(self):
+        """``L^-1`` as a sparse matrix (``matrix() @ a`` is ``apply(a)``, for sparse ``a``
+        too; :attr:`block_entries` entries)."""
+        return block_diagonal_matrix(self.n, self.factors)
 
     def apply(self, a):
         """``L^-1 a`` for ``a`` of shape (n,) or (n, k)."""

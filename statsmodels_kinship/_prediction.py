@@ -37,7 +37,8 @@ from scipy import sparse
 from statsmodels.regression._prediction import PredictionResults
 
 from ._components import vc_design
-from ._validation import is_default_index
+from ._engine import InverseComponent
+from ._validation import check_bool, check_choice, is_default_index
 
 __all__ = ["ConditionalPrediction", "conditional_prediction", "KinshipPredictionResults"]
 
@@ -84,23 +85,6 @@ class ConditionalPrediction:
 #: The sparse form of a block-diagonal whitener is used for sparse covariance rows when it
 #: has at most this many entries (the sum of the squared block sizes).
 _SPARSE_WHITENER_ENTRIES = 2 ** 25
-
-
-def _block_matrix(n, groups, row_of=None, scale=None):
-    """The sparse ``n x n`` matrix ``M`` with ``(M a)[row_of(b, i)] = sum_j mats[b, i, j]
-    a[idx[b, j]]`` for ``groups`` of ``(idx (nb, s), mats (nb, s, s))``; ``row_of`` gives the
-    output rows (default ``idx``), ``scale`` multiplies each output row."""
-    rows, cols, vals = [], [], []
-    for g, (idx, mats) in enumerate(groups):
-        nb, s = idx.shape
-        out = idx if row_of is None else row_of[g]
-        rows.append(np.broadcast_to(out[:, :, None], (nb, s, s)).ravel())
-        cols.append(np.broadcast_to(idx[:, None, :], (nb, s, s)).ravel())
-        vals.append(mats.ravel())
-    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    if scale is not None:
-        vals = vals * scale[rows]
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
 
 def _whitened_products(s_mat, sx, s_r=None, py=None):
@@ -150,15 +134,9 @@ def _hinv_operator(results):
             hc_rot = c_rot * dinv[:, None]
             return np.einsum("ik,ik->k", c_rot, hc_rot), x_rot.T @ hc_rot, hc_rot.T @ r_rot
 
-        groups = dec._groups
-        if sum(idx.size * idx.shape[1] for idx, _ in groups) <= _SPARSE_WHITENER_ENTRIES:
+        if dec.block_entries <= _SPARSE_WHITENER_ENTRIES:  # S = D^-1/2 U'
             root = np.sqrt(dinv)
-            offsets = np.cumsum([0] + [idx.size for idx, _ in groups])
-            row_of = [off + np.arange(idx.size).reshape(idx.shape)
-                      for off, (idx, _) in zip(offsets, groups)]
-            # rotated row (b, i) is sum_j vecs[b, j, i] a[idx[b, j]]
-            s_mat = _block_matrix(dec.n, [(idx, vecs.transpose(0, 2, 1))
-                                          for idx, vecs in groups], row_of, root)
+            s_mat = sparse.diags(root) @ dec.rotation_matrix()
             sparse_products = _whitened_products(s_mat, root[:, None] * x_rot,
                                                  s_r=root * r_rot)
     else:
@@ -172,11 +150,9 @@ def _hinv_operator(results):
                 sc = whitener.apply(np.ascontiguousarray(c.T))
                 return np.einsum("ik,ik->k", sc, sc), sx.T @ sc, c @ py
 
-            factors = getattr(whitener, "factors", None)
-            if factors is not None and sum(idx.size * idx.shape[1] for idx, _ in factors) \
-                    <= _SPARSE_WHITENER_ENTRIES:
-                sparse_products = _whitened_products(_block_matrix(engine.n, factors), sx,
-                                                     py=py)
+            # dense blocks (not the spectral Woodbury form of one large K): a sparse L^-1
+            if getattr(whitener, "block_entries", np.inf) <= _SPARSE_WHITENER_ENTRIES:
+                sparse_products = _whitened_products(whitener.matrix(), sx, py=py)
         else:  # the sparse mixed-model equations: H^-1 v = v - Z T^-1 Z'v
             x = engine.exog
 
@@ -359,8 +335,6 @@ class _RelationshipTerm:
 
 def relationship_terms(model):
     """The model's relationship components as :class:`_RelationshipTerm` (name -> term)."""
-    from ._engine import InverseComponent
-
     sources = getattr(model, "_relationship_sources", None) or {}
     terms = {}
     if model._engine is None:  # one kinship, one record per individual
@@ -663,8 +637,6 @@ def _new_groups(model, exog, exog_vc, m):
 def get_prediction(results, exog=None, transform=True, row_labels=None, conditional=True,
                    individual=None, exog_vc=None, which="mean", component=None):
     """:meth:`KinshipMixedLMResults.get_prediction` (see there)."""
-    from ._validation import check_bool, check_choice
-
     model = results.model
     check_bool(conditional, "conditional")
     check_choice(which, "which", ("mean", "breeding_value"))

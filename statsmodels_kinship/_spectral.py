@@ -79,6 +79,24 @@ def serial_blas():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
+def block_diagonal_matrix(n, groups, out_rows=None):
+    """The sparse ``n x n`` matrix ``M`` of a block-wise linear map given by groups of
+    equal-sized blocks ``(idx (nb, s), mats (nb, s, s))``: ``(M a)[out[b, i]] = sum_j mats[b,
+    i, j] a[idx[b, j]]``, with ``out`` the group's ``out_rows`` (default ``idx``). Its
+    ``sum nb s^2`` entries are stored (see :attr:`KinshipDecomposition.block_entries`)."""
+    rows, cols, vals = [], [], []
+    for g, (idx, mats) in enumerate(groups):
+        nb, s = idx.shape
+        out = idx if out_rows is None else out_rows[g]
+        rows.append(np.broadcast_to(out[:, :, None], (nb, s, s)).ravel())
+        cols.append(np.broadcast_to(idx[:, None, :], (nb, s, s)).ravel())
+        vals.append(np.asarray(mats).ravel())
+    if not rows:
+        return sparse.csr_matrix((n, n))
+    return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                     np.concatenate(cols))), shape=(n, n))
+
+
 class KinshipDecomposition:
     """Block-wise eigendecomposition of a symmetric positive semidefinite matrix.
 
@@ -250,6 +268,21 @@ class KinshipDecomposition:
                 "kinship is not positive semidefinite: smallest eigenvalue "
                 f"{lo:.4g} is below -{psd_rtol:.3g} times the largest ({top:.4g})")
         self.eigenvalues = np.where(lam < 0, 0.0, lam)
+
+    @property
+    def block_entries(self):
+        """``sum s^2`` over the blocks: the entries of :meth:`rotation_matrix`."""
+        return int(sum(idx.size * idx.shape[1] for idx, _ in self._groups))
+
+    def rotation_matrix(self):
+        """``U'`` as a sparse matrix (rotated order): ``rotation_matrix() @ a`` is
+        ``rotate(a)``, for sparse ``a`` too (:attr:`block_entries` entries)."""
+        offsets = np.cumsum([0] + [idx.size for idx, _ in self._groups])
+        out_rows = [off + np.arange(idx.size).reshape(idx.shape)
+                    for off, (idx, _) in zip(offsets, self._groups)]
+        # rotated row (b, i) of a block is sum_j vecs[b, j, i] a[idx[b, j]]
+        return block_diagonal_matrix(self.n, [(idx, vecs.transpose(0, 2, 1))
+                                              for idx, vecs in self._groups], out_rows)
 
     def rotate(self, a):
         """Return ``U' a`` in rotated order; ``a`` has n rows (1-D or 2-D)."""

@@ -566,6 +566,18 @@ def test_after_remove_data(study, household):
                                marginal, rtol=1e-12)
 
 
+def test_sparse_forms_of_the_rotation_and_the_whitener(study, single, household):
+    """``rotation_matrix() @ a == rotate(a)`` and ``matrix() @ a == apply(a)``: the sparse
+    whitening of covariance rows uses the same numbers as the dense one."""
+    a = np.random.default_rng(2).normal(size=(int(single["sparse"].nobs), 3))
+    dec = single["sparse"].model.decomposition
+    np.testing.assert_allclose(dec.rotation_matrix() @ a, dec.rotate(a), atol=1e-13)
+    assert dec.rotation_matrix().nnz <= dec.block_entries
+    res = household["sparse"]
+    whitener = res.model._engine.whitener(res.gamma)
+    np.testing.assert_allclose(whitener.matrix() @ a, whitener.apply(a), atol=1e-13)
+
+
 # -- what a review found ---------------------------------------------------------------------
 
 def test_pickled_results_predict(study, household):
