@@ -8,6 +8,7 @@ model, or the function ``smk.scan_genotypes(results, genotypes)`` (the same func
 ``statsmodels_kinship.scan.scan``). ``smk.scan`` is the module that holds it (with
 ``genomic_inflation``), as ``statsmodels.regression`` is a module, not a model.
 """
+from ._prediction import KinshipPredictionResults
 from .bootstrap import KinshipBootstrapResults, parametric_bootstrap
 from .cross_validation import CrossValidationResults, cross_validate
 from .exceptions import (
@@ -68,7 +69,7 @@ __all__ = [
     "profile_conf_int", "satterthwaite_df",
     "f_test_satterthwaite", "t_test_satterthwaite",
     # prediction
-    "CrossValidationResults", "cross_validate",
+    "KinshipPredictionResults", "CrossValidationResults", "cross_validate",
     # genetics toolkit
     "genomic_relationship_matrix", "individual_labels", "inverse_relationship_matrix",
     "kinship_from_pedigree", "InverseRelationship", "SparseKinship",
