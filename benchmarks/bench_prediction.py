@@ -30,6 +30,12 @@ it goes, and a compact table at the end:
    single kinship: predicting the 500. Reference: one ``numpy.linalg.eigh`` of the N x N
    relationship matrix of the phenotyped people.
 
+4. the milk-like herd of ``tests/results/lme4_dairy.py`` (3,400 lactations, a 6,547-animal
+   pedigree given by its sparse inverse, permanent environment and herds: the sparse
+   mixed-model equations): the breeding values with PEV of every animal of the pedigree
+   (``which="breeding_value"``), each needing sparse solves with ``A^-1`` and the equations.
+   Reference: the fit.
+
 The coverage of the observation intervals printed in 1. and 2. is a sanity check only; see
 ``benchmarks/coverage_prediction.py`` for the coverage study. Runs in about 30 s.
 """
@@ -222,6 +228,39 @@ def bench_grm(n=2000, n_new=500, n_snps=2000, seed=4):
     report(f"GRM: predict {n_new} (repeat)", warm, "eigh", t_eigh, "-")
 
 
+def bench_herd(seed=20240610):
+    """The milk-like herd of ``tests/results/lme4_dairy.py`` (sparse ``A^-1``, repeated
+    records, permanent environment, herds): breeding values with PEV of every animal."""
+    from statsmodels_kinship.simulate import simulate_dairy_herd
+
+    sim = simulate_dairy_herd(seed=seed)
+    records = sim.records.rename(columns={"yield": "milk"})  # `yield` is a Python keyword
+    inverse = smk.inverse_relationship_matrix(sim.pedigree, family=None, individual="animal",
+                                              father="sire", mother="dam", sex=None)
+    print(f"4. milk-like herd: {len(records):,} lactations of {records['id'].nunique():,} "
+          f"cows, {len(sim.pedigree):,}-animal pedigree given by A^-1 (sparse mixed-model "
+          "equations): breeding values with PEV and reliability of every animal")
+
+    def make():
+        return smk.KinshipMixedLM.from_formula(
+            "milk ~ C(lactation)", records, kinship={"additive": inverse},
+            vc_formula={"permanent": "0 + C(id)", "herd": "0 + C(herd)"},
+            individual="id").fit()
+
+    start = time.perf_counter()
+    res = make()
+    t_fit = time.perf_counter() - start
+    start = time.perf_counter()
+    bv = res.get_prediction(which="breeding_value")
+    t_bv = time.perf_counter() - start
+    truth = sim.additive.reindex(bv.row_labels).to_numpy()
+    print(f"   [fit {t_fit:.2f} s; {len(bv.predicted_mean):,} animals; corr(EBV, true "
+          f"breeding value) {np.corrcoef(bv.predicted_mean, truth)[0, 1]:.3f}; mean "
+          f"reliability {np.mean(bv.reliability):.3f}]")
+    report(f"herd: breeding values of {len(bv.predicted_mean):,} animals", t_bv, "fit",
+           t_fit, "-")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=9167,
@@ -230,7 +269,8 @@ def main(argv=None):
                         help="unphenotyped people predicted in benchmark 2")
     parser.add_argument("--grm", type=int, default=2000,
                         help="phenotyped people of the dense GRM benchmark (3)")
-    parser.add_argument("--parts", type=int, nargs="+", choices=(1, 2, 3), default=(1, 2, 3),
+    parser.add_argument("--parts", type=int, nargs="+", choices=(1, 2, 3, 4),
+                        default=(1, 2, 3, 4),
                         help="benchmarks to run (default all)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -241,6 +281,8 @@ def main(argv=None):
         bench_big(args.families, args.new)
     if 3 in args.parts:
         bench_grm(n=args.grm)
+    if 4 in args.parts:
+        bench_herd()
     width = max(len(r[0]) for r in ROWS)
     print(f"\n{'benchmark':{width}s}  {'time':>10s}  {'reference':>16s}  {'ratio':>6s}  target")
     for name, fig, ref, ratio, target in ROWS:
