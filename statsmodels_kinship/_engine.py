@@ -357,6 +357,15 @@ class _Likelihood:
         """Typical variance per unit ratio of each component (see ``mean_diagonals``)."""
         return self.structure.mean_diagonals
 
+    def _start_point(self, reml, start):
+        """Where :meth:`maximize` starts: ``start`` (clipped at 0), or the best point of the
+        subclass's ``start_grid()``; and the number of likelihood evaluations that cost."""
+        if start is not None:
+            return np.maximum(np.asarray(start, dtype=float), 0.0), 0
+        grid = self.start_grid()
+        values = [self.loglike(g, reml) for g in grid]
+        return grid[int(np.argmax(values))].copy(), len(grid)
+
 
 class BlockLikelihood(_Likelihood):
     """(Restricted) log-likelihood profiled over ``b`` and ``s_e^2``, as a function of the
@@ -601,14 +610,7 @@ class BlockLikelihood(_Likelihood):
         """
         m = self.m
         fixed = np.zeros(m, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
-        n_evals = 0
-        if start is None:
-            grid = self.start_grid()
-            values = [self.loglike(g, reml) for g in grid]
-            n_evals += len(grid)
-            gamma = grid[int(np.argmax(values))].copy()
-        else:
-            gamma = np.maximum(np.asarray(start, dtype=float), 0.0)
+        gamma, n_evals = self._start_point(reml, start)
         sol = self.solve(gamma, level=1)
         llf = profiled_loglike(sol, self.n, self.p, reml)
         n_evals += 1
@@ -1263,14 +1265,7 @@ class SparseMMELikelihood(_Likelihood):
         fixed = np.zeros(m, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
         free = ~fixed
         scales = np.asarray(self.scales, dtype=float)
-        n_evals = 0
-        if start is None:
-            grid = self.start_grid()
-            values = [self.loglike(g, reml) for g in grid]
-            n_evals += len(grid)
-            gamma = grid[int(np.argmax(values))].copy()
-        else:
-            gamma = np.maximum(np.asarray(start, dtype=float), 0.0)
+        gamma, n_evals = self._start_point(reml, start)
         n_iter, converged, message = 0, True, ""
         base = gamma.copy()
 
