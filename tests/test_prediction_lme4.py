@@ -40,8 +40,7 @@ FORMULA = "trait ~ " + " + ".join(SNPS)
 MODELS = ["kinship", "kinship_household"]
 
 
-@pytest.fixture(scope="module")
-def study():
+def load_study():
     """The project's data: records (phenotyped people), held-out rows, full K."""
     ped, geno, phe, _ = read_study_csv(ROOT / "data")
     df = phe.join(geno[SNPS])
@@ -57,7 +56,11 @@ def _model(study, name):
 
 
 @pytest.fixture(scope="module")
-def fits(study):
+def study():
+    return load_study()
+
+
+def fit_models(study):
     """Per model: our REML fit, and the fit at lme4's theta (ratios theta^2 fixed)."""
     out = {}
     for name in MODELS:
@@ -68,6 +71,11 @@ def fits(study):
         out[name] = {"free": model.fit(reml=True),
                      "at_theta": model.fit(reml=True, kinship_ratio=ratio)}
     return out
+
+
+@pytest.fixture(scope="module")
+def fits(study):
+    return fit_models(study)
 
 
 def _b_terms(res, study, targets, households=None, x=None):
