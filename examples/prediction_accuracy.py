@@ -143,8 +143,12 @@ def main(out_dir):
     print(f"{len(df)} people in {df['family'].nunique()} families; model {FORMULA}; "
           f"{FOLDS}-fold cross-validation (seed {SEED}); true genetic value = the "
           "simulated polygenic component")
+    specs = models(pedigree, genotypes)
+    grm = specs["genomic (126 SNPs)"][0].to_numpy()
+    print(f"the genomic relationship matrix of the 126 SNPs outside the formula has rank "
+          f"{np.linalg.matrix_rank(grm, hermitian=True)} (their linkage disequilibrium)")
     runs = {}
-    for label, (kinship, vc_formula) in models(pedigree, genotypes).items():
+    for label, (kinship, vc_formula) in specs.items():
         for scheme in SCHEMES:
             runs[label, scheme] = smk.cross_validate(
                 FORMULA, df, kinship, folds=FOLDS, by=scheme, vc_formula=vc_formula,
