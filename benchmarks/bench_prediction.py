@@ -37,7 +37,7 @@ it goes, and a compact table at the end:
    Reference: the fit.
 
 The coverage of the observation intervals printed in 1. and 2. is a sanity check only; see
-``benchmarks/coverage_prediction.py`` for the coverage study. Runs in about 30 s.
+``benchmarks/coverage_prediction.py`` for the coverage study. Runs in about 45 s.
 """
 import argparse
 import os

@@ -99,15 +99,24 @@ def _whitened_products(s_mat, sx, s_r=None, py=None):
 
 
 class _ProductsCache:
-    """The products of :func:`_hinv_operator` kept on the results. Pickled (``results.save``,
-    ``copy.deepcopy``) as empty: the closures are not picklable, and are rebuilt on the next
-    prediction."""
+    """What predictions from one fit share, kept on the results: the products of
+    :func:`_hinv_operator` and the model's :func:`relationship_terms`. Pickled
+    (``results.save``, ``copy.deepcopy``) as empty: the closures are not picklable, and both
+    are rebuilt on the next prediction."""
 
-    def __init__(self, products=None):
+    def __init__(self, products=None, terms=None):
         self.products = products
+        self.terms = terms
 
     def __reduce__(self):
         return (_ProductsCache, ())
+
+
+def _cache(results):
+    cache = results.__dict__.get("_prediction_products")
+    if not isinstance(cache, _ProductsCache):
+        cache = results.__dict__["_prediction_products"] = _ProductsCache()
+    return cache
 
 
 def _hinv_operator(results):
@@ -118,8 +127,8 @@ def _hinv_operator(results):
     Sparse rows (a family-structured kinship) are whitened as sparse matrices when ``H`` is
     block diagonal with small blocks (``H^-1`` restricted to a target's family), so that the
     cost grows with the number of targets and the size of their families, not with ``n``."""
-    cache = results.__dict__.get("_prediction_products")
-    if isinstance(cache, _ProductsCache) and cache.products is not None:
+    cache = _cache(results)
+    if cache.products is not None:
         return cache.products
     model = results.model
     engine = model._engine
@@ -167,7 +176,7 @@ def _hinv_operator(results):
             c = c.toarray()
         return dense_products(np.asarray(c, dtype=float))
 
-    results.__dict__["_prediction_products"] = _ProductsCache(products)
+    cache.products = products
     return products
 
 
@@ -479,11 +488,15 @@ class KinshipPredictionResults(PredictionResults):
         self.kind = kind
         self.fixed = fixed
         self.random = random
-        self.pev = None if kind == "marginal" else np.asarray(var_pred_mean)
         self.var_random = var_random
         self.reliability = (None if pev_random is None
                             else 1.0 - pev_random / np.where(var_random > 0, var_random,
                                                              np.nan))
+
+    @property
+    def pev(self):
+        """The prediction error variance, ``var_pred_mean`` (None when marginal)."""
+        return None if self.kind == "marginal" else self.var_pred_mean
 
     def summary_frame(self, alpha=0.05):
         """Predictions with intervals: the columns ``mean``, ``mean_se``, ``mean_ci_lower``,
@@ -644,7 +657,12 @@ def get_prediction(results, exog=None, transform=True, row_labels=None, conditio
         raise ValueError("a conditional prediction (or a breeding value) needs the model's "
                          "data and relationship matrices, which remove_data() removed; the "
                          "marginal prediction x'b is conditional=False")
-    terms = relationship_terms(model) if conditional or which != "mean" else {}
+    terms = {}
+    if conditional or which != "mean":  # the labels and matrices of the relationships, once
+        cache = _cache(results)
+        if cache.terms is None:
+            cache.terms = relationship_terms(model)
+        terms = cache.terms
     if which == "breeding_value":
         if not conditional or exog_vc is not None:
             raise ValueError("which='breeding_value' predicts a relationship component's "
